@@ -1,0 +1,1 @@
+"""Model export (TFLite / LiteRT) and its verification."""

@@ -1,0 +1,1 @@
+"""Keras functional models (keras.ops only; no file reading, no tf.* inside a model)."""

@@ -1,0 +1,1 @@
+"""tf.data pipelines: corpus manifests -> windows -> features -> batches."""

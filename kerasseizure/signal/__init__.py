@@ -1,0 +1,1 @@
+"""Numeric transforms on arrays: TensorFlow implementations plus small NumPy/SciPy references."""

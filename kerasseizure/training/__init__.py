@@ -1,0 +1,1 @@
+"""Losses, metrics, cross-validation protocols, the fit loop, distillation and strategies."""

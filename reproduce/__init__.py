@@ -1,0 +1,1 @@
+"""One module per published table: `python -m reproduce.table1` (and table2, table3)."""

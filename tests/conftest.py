@@ -1,0 +1,5 @@
+import os
+
+# Before any test imports Keras: the TensorFlow backend, and quiet C++ logs.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
