@@ -1,0 +1,86 @@
+"""Size and cost of a model: parameters and multiply-accumulates (MACs) per sample.
+
+MACs are counted from each call of each layer with its own input and output shapes, so a
+sub-network shared across channels (the WaveNet trunk runs once per EEG difference) is counted
+once per call. Convolutions, depthwise/separable convolutions and dense layers are counted;
+element-wise work (activations, batch norm, pooling, additions) is left out, as is usual.
+"""
+
+import math
+
+import keras
+
+
+def _shape_size(shape):
+    return math.prod(int(d) for d in shape[1:])
+
+
+def _layer_call_macs(layer, input_shape, output_shape):
+    if isinstance(layer, keras.layers.Dense):
+        return _shape_size(output_shape) * int(input_shape[-1])
+    if isinstance(layer, (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)):
+        return _shape_size(output_shape) * math.prod(layer.kernel_size)
+    if isinstance(layer, (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)):
+        in_channels = int(input_shape[-1])
+        spatial = _shape_size(output_shape) // int(output_shape[-1])
+        depthwise = spatial * in_channels * layer.depth_multiplier * math.prod(layer.kernel_size)
+        return depthwise + spatial * in_channels * layer.depth_multiplier * int(output_shape[-1])
+    if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)):
+        in_channels = int(input_shape[-1]) // layer.groups
+        return _shape_size(output_shape) * in_channels * math.prod(layer.kernel_size)
+    return 0
+
+
+def _model_nodes(model):
+    # A Sequential model keeps its graph in an inner functional model.
+    graph = getattr(model, "_functional", None) or model
+    return [node for nodes in graph._nodes_by_depth.values() for node in nodes]
+
+
+def count_macs(model):
+    """Multiply-accumulates of one forward pass for one sample (batch dimension excluded).
+
+    Args:
+        model: a built functional or Sequential `keras.Model` (nested models are followed).
+
+    Example:
+    >>> count_macs(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))  # doctest: +SKIP
+    12
+    """
+    total = 0
+    for node in _model_nodes(model):
+        layer = node.operation
+        if isinstance(layer, keras.Model):
+            total += count_macs(layer)
+            continue
+        if not isinstance(layer, keras.layers.Layer) or not node.input_tensors:
+            continue
+        total += _layer_call_macs(layer, node.input_tensors[0].shape, node.output_tensors[0].shape)
+    return total
+
+
+def model_row(name, model, source):
+    """One row of the models table: name, parameters, MACs per sample, input shapes, source."""
+    inputs = model.inputs if isinstance(model.inputs, list) else [model.inputs]
+    shapes = ", ".join(str(tuple(int(d) for d in t.shape[1:])) for t in inputs)
+    return {
+        "model": name,
+        "parameters": int(model.count_params()),
+        "macs_per_sample": int(count_macs(model)),
+        "input_shape": shapes,
+        "source": source,
+    }
+
+
+def markdown_table(rows):
+    """The rows of `model_row` as a Markdown table."""
+    lines = [
+        "| model | parameters | MACs per sample | input shape | source |",
+        "| --- | ---: | ---: | --- | --- |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['model']} | {row['parameters']:,} | {row['macs_per_sample']:,} | "
+            f"{row['input_shape']} | {row['source']} |"
+        )
+    return "\n".join(lines) + "\n"
