@@ -1,0 +1,113 @@
+"""Small layers and helpers shared by the HMS models (WaveNet, SpectrogramNet, fused, 3D CNN).
+
+Every HMS builder returns a model whose output is float32 LOGITS (its last layer is a
+`Dense(num_classes, dtype="float32")` named `"logits"`). Where probabilities are needed
+(Kaggle KL-divergence loss, submissions, ensembles) wrap the model with `with_probabilities`,
+which appends a float32 softmax and shares every weight with the logits model. Distillation and
+mixed precision therefore both work on the same model.
+"""
+
+import os
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="kerasseizure")
+class ChannelSlice(keras.layers.Layer):
+    """Channels `start` to `stop` (exclusive) of the last axis, keeping the axis.
+
+    Used to feed one EEG difference of a `(batch, time, channels)` tensor to a shared
+    per-signal network: `ChannelSlice(3, 4)` turns `(batch, 2000, 8)` into `(batch, 2000, 1)`.
+
+    Args:
+        start: first channel kept (0-based, >= 0).
+        stop: one past the last channel kept (> start).
+        **kwargs: standard `keras.layers.Layer` arguments (name, dtype, ...).
+
+    Example:
+    >>> x = keras.ops.reshape(keras.ops.arange(8.0), (1, 1, 8))
+    >>> tuple(ChannelSlice(2, 4)(x).shape)
+    (1, 1, 2)
+    """
+
+    def __init__(self, start, stop, **kwargs):
+        super().__init__(**kwargs)
+        if int(start) != start or int(stop) != stop:
+            raise ValueError(f"start and stop must be integers, got {start!r} and {stop!r}")
+        if start < 0 or stop <= start:
+            raise ValueError(f"need 0 <= start < stop, got start={start}, stop={stop}")
+        self.start = int(start)
+        self.stop = int(stop)
+
+    def call(self, inputs):
+        return inputs[..., self.start:self.stop]
+
+    def compute_output_shape(self, input_shape):
+        channels = input_shape[-1]
+        if channels is not None and self.stop > channels:
+            raise ValueError(
+                f"ChannelSlice({self.start}, {self.stop}) needs at least {self.stop} channels, "
+                f"the input has {channels}"
+            )
+        return tuple(input_shape[:-1]) + (self.stop - self.start,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"start": self.start, "stop": self.stop})
+        return config
+
+
+def with_probabilities(model, name=None):
+    """A model with the same inputs and weights as `model` whose output is a float32 softmax.
+
+    The returned model shares every layer (and so every weight) with `model`: train either one
+    and both change. Use it for inference, submissions and probability-space losses; keep the
+    logits model for distillation.
+
+    Args:
+        model: a single-output `keras.Model` returning logits (every HMS builder does).
+        name: name of the returned model; default `"<model name>_probabilities"`.
+
+    Example:
+    >>> logits_model = WaveNet()  # doctest: +SKIP
+    >>> probs = with_probabilities(logits_model).predict(eeg)  # rows sum to 1  # doctest: +SKIP
+    """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"with_probabilities needs a keras.Model, got {type(model).__name__}")
+    if isinstance(model.outputs, (list, tuple)) and len(model.outputs) != 1:
+        raise ValueError(f"with_probabilities needs a single-output model, {model.name} has "
+                         f"{len(model.outputs)} outputs")
+    outputs = keras.layers.Softmax(dtype="float32", name="probabilities")(model.outputs[0])
+    # `model.input` keeps the structure the model was built with (a dict for the fused model).
+    return keras.Model(model.input, outputs, name=name or f"{model.name}_probabilities")
+
+
+def check_local_weights(weights, what="weights"):
+    """Validate a `weights=` argument: `None` or an existing local file; nothing is downloaded.
+
+    Args:
+        weights: `None`, or a path (str or os.PathLike) of a local weights file.
+        what: the argument's name, used in the error messages.
+
+    Returns the path as a string (or `None`). Raises `ValueError` for `"imagenet"` (which
+    keras.applications would download) or a non-path, `FileNotFoundError` for a missing file.
+
+    Example:
+    >>> check_local_weights(None) is None
+    True
+    """
+    if weights is None:
+        return None
+    if isinstance(weights, str) and weights.lower() == "imagenet":
+        raise ValueError(
+            f"{what}='imagenet' would download weights, which this package never does: pass the "
+            "path of a local weights file instead (for example an attached Kaggle dataset)."
+        )
+    try:
+        path = os.fspath(weights)
+    except TypeError:
+        raise ValueError(f"{what} must be None or a local file path, got {weights!r}") from None
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: {what} file not found (weights come only from a "
+                                "local file; nothing is downloaded)")
+    return path
