@@ -300,15 +300,15 @@ class MemberLogits(keras.layers.Layer):
     """Per-member classification heads applied to concatenated member embeddings.
 
     The input is the concatenation of `n_members` embeddings of equal size `d`; member `i`
-    gets its own dense head (kernel `d x n_classes`, bias `n_classes`) on its slice. The output
-    stacks the members' logits: (batch, n_members, n_classes). It equals `n_members` separate
-    `Dense(n_classes)` layers, but keeps the concatenated embedding on the path to the model's
+    gets its own dense head (kernel `d x num_classes`, bias `num_classes`) on its slice. The output
+    stacks the members' logits: (batch, n_members, num_classes). It equals `n_members` separate
+    `Dense(num_classes)` layers, but keeps the concatenated embedding on the path to the model's
     output, so a functional model keeps it as a named layer (needed by
     `keras.distillation.FeatureDistillation`, which looks layers up by name).
 
     Args:
         n_members: number of members (slices of the input).
-        n_classes: logits per member.
+        num_classes: logits per member.
         kernel_initializer: initializer of each member's kernel. Defaults to "glorot_uniform"
             (as `keras.layers.Dense`).
         bias_initializer: initializer of each member's bias. Defaults to "zeros".
@@ -316,7 +316,7 @@ class MemberLogits(keras.layers.Layer):
             under mixed precision so the logits stay float32.
 
     Example:
-    >>> layer = MemberLogits(n_members=3, n_classes=7, dtype="float32")
+    >>> layer = MemberLogits(n_members=3, num_classes=7, dtype="float32")
     >>> tuple(layer(keras.ops.ones((2, 3 * 128))).shape)
     (2, 3, 7)
     """
@@ -324,14 +324,14 @@ class MemberLogits(keras.layers.Layer):
     def __init__(
         self,
         n_members,
-        n_classes,
+        num_classes,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.n_members = _check_positive_int(n_members, "n_members")
-        self.n_classes = _check_positive_int(n_classes, "n_classes")
+        self.num_classes = _check_positive_int(num_classes, "num_classes")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
 
@@ -345,7 +345,7 @@ class MemberLogits(keras.layers.Layer):
         self.member_dim = features // self.n_members
         self.kernels = [
             self.add_weight(
-                shape=(self.member_dim, self.n_classes),
+                shape=(self.member_dim, self.num_classes),
                 initializer=self.kernel_initializer,
                 name=f"kernel_{i}",
             )
@@ -353,7 +353,7 @@ class MemberLogits(keras.layers.Layer):
         ]
         self.biases = [
             self.add_weight(
-                shape=(self.n_classes,), initializer=self.bias_initializer, name=f"bias_{i}"
+                shape=(self.num_classes,), initializer=self.bias_initializer, name=f"bias_{i}"
             )
             for i in range(self.n_members)
         ]
@@ -367,14 +367,14 @@ class MemberLogits(keras.layers.Layer):
         return keras.ops.stack(logits, axis=1)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.n_members, self.n_classes)
+        return (input_shape[0], self.n_members, self.num_classes)
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
                 "n_members": self.n_members,
-                "n_classes": self.n_classes,
+                "num_classes": self.num_classes,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }

@@ -10,11 +10,11 @@ Input contract: one SES tensor per member, (batch, electrodes, frequency bins, m
 saliency). Inputs are named `ses_0`, `ses_1`, ... (configurable) so a model accepts a list in
 member order or a dict keyed by those names. How the SES was computed does not matter here.
 
-Output contract: `SeizureNet(...)` returns the ensemble logits (batch, n_classes), float32, the
+Output contract: `SeizureNet(...)` returns the ensemble logits (batch, num_classes), float32, the
 mean of the members' logits, so it can be a `keras.distillation.Distiller` teacher directly.
 Named layers give the rest: `member{i}_embedding`, `embedding` (the concatenated member
 embeddings, the teacher features for `FeatureDistillation`) and `member_logits`
-(batch, N_e, n_classes).
+(batch, N_e, num_classes).
 `seizurenet_with_embeddings(model)` wraps a model into one returning a dict
 {"logits", "member_logits", "embedding"} that shares its weights.
 """
@@ -91,7 +91,7 @@ def _member_graph(
 
 
 def _check_member_args(
-    n_classes,
+    num_classes,
     stem_filters,
     growth_rate,
     layers_per_block,
@@ -100,7 +100,7 @@ def _check_member_args(
     embedding_dim,
     head_dropout,
 ):
-    _check_positive_int(n_classes, "n_classes")
+    _check_positive_int(num_classes, "num_classes")
     _check_positive_int(stem_filters, "stem_filters")
     _check_positive_int(growth_rate, "growth_rate")
     _check_positive_int(embedding_dim, "embedding_dim")
@@ -122,7 +122,7 @@ def _check_member_args(
 
 def seizurenet_member(
     input_shape=(20, 24, 3),
-    n_classes=7,
+    num_classes=7,
     stem_filters=32,
     growth_rate=24,
     layers_per_block=(4, 4, 4),
@@ -147,7 +147,7 @@ def seizurenet_member(
 
     Args:
         input_shape: (electrodes, frequency bins, maps) of the SES. Defaults to (20, 24, 3).
-        n_classes: number of seizure types. Defaults to 7 (FNSZ, GNSZ, CPSZ, ABSZ, TNSZ, TCSZ,
+        num_classes: number of seizure types. Defaults to 7 (FNSZ, GNSZ, CPSZ, ABSZ, TNSZ, TCSZ,
             SPSZ; MYSZ is excluded by the IBM protocol).
         stem_filters: filters of the 3x3 stem convolution. Defaults to 32.
         growth_rate: channels each dense layer adds; divisible by `len(kernel_sizes)`.
@@ -168,16 +168,16 @@ def seizurenet_member(
         name: model name.
 
     Returns:
-        A functional `keras.Model` mapping (batch, *input_shape) to logits (batch, n_classes).
+        A functional `keras.Model` mapping (batch, *input_shape) to logits (batch, num_classes).
 
     Example:
-    >>> model = seizurenet_member((20, 24, 3), n_classes=7, layers_per_block=(2, 2))
+    >>> model = seizurenet_member((20, 24, 3), num_classes=7, layers_per_block=(2, 2))
     >>> model.output.shape
     (None, 7)
     """
     input_shape = _check_shape(input_shape, "input_shape")
     layers_per_block, dropout, head_dropout = _check_member_args(
-        n_classes, stem_filters, growth_rate, layers_per_block, compression, dropout,
+        num_classes, stem_filters, growth_rate, layers_per_block, compression, dropout,
         embedding_dim, head_dropout,
     )
     inputs = keras.Input(input_shape, name=input_name)
@@ -189,13 +189,13 @@ def seizurenet_member(
     y = embedding
     if head_dropout:
         y = keras.layers.Dropout(head_dropout, name="embedding_dropout")(y)
-    logits = keras.layers.Dense(n_classes, dtype="float32", name="logits")(y)
+    logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(y)
     return keras.Model(inputs, logits, name=name)
 
 
 def SeizureNet(
     input_shapes=DEFAULT_INPUT_SHAPES,
-    n_classes=7,
+    num_classes=7,
     stem_filters=32,
     growth_rate=24,
     layers_per_block=(4, 4, 4),
@@ -222,7 +222,7 @@ def SeizureNet(
     Args:
         input_shapes: one (electrodes, frequency bins, maps) per member. Defaults to
             ((20, 24, 3), (20, 48, 3), (20, 96, 3)): SES of 1 s windows with fmax 24, 48, 96 Hz.
-        n_classes: number of seizure types. Defaults to 7.
+        num_classes: number of seizure types. Defaults to 7.
         stem_filters, growth_rate, layers_per_block, kernel_sizes, bottleneck_factor, factorize,
             compression, pool_size, dropout, embedding_dim, head_dropout, input_norm: as in
             `seizurenet_member` (same defaults), shared by every member.
@@ -231,10 +231,10 @@ def SeizureNet(
 
     Returns:
         A functional `keras.Model`; inputs: a list in member order or a dict keyed by
-        `input_names`; output: ensemble logits (batch, n_classes), float32.
+        `input_names`; output: ensemble logits (batch, num_classes), float32.
 
     Example:
-    >>> model = SeizureNet(((20, 24, 3), (20, 48, 3)), n_classes=7, layers_per_block=(2, 2))
+    >>> model = SeizureNet(((20, 24, 3), (20, 48, 3)), num_classes=7, layers_per_block=(2, 2))
     >>> model.output.shape
     (None, 7)
     """
@@ -256,7 +256,7 @@ def SeizureNet(
             f"`input_names` must hold {len(input_shapes)} distinct names, got {input_names!r}."
         )
     layers_per_block, dropout, head_dropout = _check_member_args(
-        n_classes, stem_filters, growth_rate, layers_per_block, compression, dropout,
+        num_classes, stem_filters, growth_rate, layers_per_block, compression, dropout,
         embedding_dim, head_dropout,
     )
     inputs = [keras.Input(s, name=n) for s, n in zip(input_shapes, input_names)]
@@ -276,7 +276,7 @@ def SeizureNet(
     if head_dropout:
         y = keras.layers.Dropout(head_dropout, name="embedding_dropout")(y)
     member_logits = MemberLogits(
-        len(inputs), n_classes, dtype="float32", name="member_logits"
+        len(inputs), num_classes, dtype="float32", name="member_logits"
     )(y)
     logits = keras.layers.GlobalAveragePooling1D(dtype="float32", name="logits")(member_logits)
     return keras.Model(inputs, logits, name=name)
@@ -292,8 +292,8 @@ def seizurenet_with_embeddings(model):
 
     Returns:
         A functional `keras.Model` with the same inputs, returning a dict:
-        "logits" (batch, n_classes) float32 ensemble logits; "member_logits"
-        (batch, n_members, n_classes) float32 (n_members = 1 for a single member);
+        "logits" (batch, num_classes) float32 ensemble logits; "member_logits"
+        (batch, n_members, num_classes) float32 (n_members = 1 for a single member);
         "embedding" (batch, n_members * embedding_dim), the teacher features.
 
     Example:

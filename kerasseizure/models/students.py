@@ -40,7 +40,7 @@ def _scaled(filters, width_multiplier):
 
 def student(
     input_shape=(20, 24, 3),
-    n_classes=7,
+    num_classes=7,
     size="small",
     width_multiplier=1.0,
     projection_dim=None,
@@ -60,7 +60,7 @@ def student(
     Args:
         input_shape: (electrodes, frequency bins, maps). Defaults to (20, 24, 3), the SES of
             the teacher's first member (fmax 24 Hz).
-        n_classes: number of seizure types. Defaults to 7.
+        num_classes: number of seizure types. Defaults to 7.
         size: "tiny", "small" or "base" (see `STUDENT_SIZES`). Defaults to "small".
         width_multiplier: scales every filter count (rounded to a multiple of 4). Defaults to 1.0.
         projection_dim: size of the projection layer matched to the teacher embedding
@@ -74,10 +74,10 @@ def student(
         name: model name. Defaults to f"student_{size}".
 
     Returns:
-        A functional `keras.Model` mapping (batch, *input_shape) to logits (batch, n_classes).
+        A functional `keras.Model` mapping (batch, *input_shape) to logits (batch, num_classes).
 
     Example:
-    >>> model = student((20, 24, 3), n_classes=7, size="tiny", projection_dim=384)
+    >>> model = student((20, 24, 3), num_classes=7, size="tiny", projection_dim=384)
     >>> model.output.shape, model.get_layer("projection").output.shape
     ((None, 7), (None, 384))
     """
@@ -94,7 +94,7 @@ def student(
         )
     for d in input_shape:
         _check_positive_int(d, "input_shape entries")
-    _check_positive_int(n_classes, "n_classes")
+    _check_positive_int(num_classes, "num_classes")
     if (
         isinstance(width_multiplier, bool)
         or not isinstance(width_multiplier, (int, float))
@@ -131,7 +131,7 @@ def student(
         x = keras.layers.Dropout(dropout, name="pool_dropout")(x)
     if projection_dim is not None:
         x = keras.layers.Dense(projection_dim, activation="relu", name="projection")(x)
-    logits = keras.layers.Dense(n_classes, dtype="float32", name="logits")(x)
+    logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)
     return keras.Model(inputs, logits, name=name or f"student_{size}")
 
 

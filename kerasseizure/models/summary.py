@@ -84,3 +84,65 @@ def markdown_table(rows):
             f"{row['input_shape']} | {row['source']} |"
         )
     return "\n".join(lines) + "\n"
+
+
+TABLE_START = "<!-- models-table:start (python -m kerasseizure.models.summary --write docs/models.md) -->"
+TABLE_END = "<!-- models-table:end -->"
+
+
+def default_models():
+    """(name, builder, source) of every default model the documentation lists."""
+    # Imported here: the builders import this module's siblings, not the other way round.
+    from kerasseizure import models
+
+    rows = [
+        ("WaveNet", models.WaveNet, "Deotte's HMS WaveNet starter"),
+        ("WaveNet (k4_d6)", lambda: models.WaveNet(blocks="k4_d6"), "public notebooks built on the starter"),
+        ("SpectrogramNet (EfficientNetV2B2)", models.SpectrogramNet, "HMS ablation paper (B2); Deotte's starter"),
+        ("fused (WaveNet + EfficientNetV2B2)", models.fused, "the HMS paper's proposal; ours"),
+        ("SpectroTemporal3D", models.SpectroTemporal3D, "the HMS paper's proposal; ours"),
+        ("SeizureNet (3 members)", models.SeizureNet, "arXiv 1903.03232; reconstruction, ours"),
+        ("SeizureNet member (24 bins)", models.seizurenet_member, "arXiv 1903.03232; reconstruction, ours"),
+    ]
+    rows += [(f"student ({size})", lambda size=size: models.student(size=size), "ours (distillation target)")
+             for size in models.STUDENT_SIZES]
+    return rows
+
+
+def models_table(names=None):
+    """Rows of `model_row` for the default models (all, or those named)."""
+    rows = []
+    for name, build, source in default_models():
+        if names is None or name in names:
+            keras.backend.clear_session()
+            rows.append(model_row(name, build(), source))
+    return rows
+
+
+def write_table(path):
+    """Replace the generated table between the markers of a Markdown file."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if TABLE_START not in text or TABLE_END not in text:
+        raise ValueError(f"{path}: the table markers {TABLE_START!r} / {TABLE_END!r} are missing")
+    head, rest = text.split(TABLE_START, 1)
+    tail = rest.split(TABLE_END, 1)[1]
+    table = markdown_table(models_table())
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{head}{TABLE_START}\n{table}{TABLE_END}{tail}")
+
+
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Parameters and MACs per sample of the default models.")
+    parser.add_argument("--write", metavar="MARKDOWN", help="update the table in this file instead of printing")
+    args = parser.parse_args(argv)
+    if args.write:
+        write_table(args.write)
+    else:
+        print(markdown_table(models_table()), end="")
+
+
+if __name__ == "__main__":
+    main()

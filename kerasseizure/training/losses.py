@@ -111,14 +111,14 @@ class CrossEntropyFromLogits(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         log_q = _log_softmax_float32(y_pred)
-        n_classes = ops.shape(log_q)[-1]
+        num_classes = ops.shape(log_q)[-1]
         if self.sparse:
             labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-            target = ops.one_hot(labels, n_classes, dtype="float32")
+            target = ops.one_hot(labels, num_classes, dtype="float32")
         else:
             target = ops.cast(y_true, "float32")
         if self.label_smoothing:
-            target = target * (1.0 - self.label_smoothing) + self.label_smoothing / ops.cast(n_classes, "float32")
+            target = target * (1.0 - self.label_smoothing) + self.label_smoothing / ops.cast(num_classes, "float32")
         if self.class_weights is not None:
             target = target * ops.convert_to_tensor(self.class_weights, dtype="float32")
         return -ops.sum(target * log_q, axis=-1)
@@ -134,25 +134,25 @@ class CrossEntropyFromLogits(keras.losses.Loss):
         }
 
 
-def balanced_class_weights(labels, n_classes):
-    """Weights n_samples / (n_classes * count_c), as scikit-learn's "balanced" (absent classes: 0).
+def balanced_class_weights(labels, num_classes):
+    """Weights n_samples / (num_classes * count_c), as scikit-learn's "balanced" (absent classes: 0).
 
     Args:
         labels: integer class ids, or one-hot / probability rows (their column sums are counted).
-        n_classes: number of classes.
+        num_classes: number of classes.
 
     Returns:
-        list of n_classes floats.
+        list of num_classes floats.
     """
     labels = np.asarray(labels)
     if labels.ndim == 2:
         counts = labels.astype("float64").sum(axis=0)
     else:
-        counts = np.bincount(labels.astype("int64").ravel(), minlength=n_classes).astype("float64")
-    if counts.shape[0] != n_classes:
-        raise LossConfigError(f"labels have {counts.shape[0]} classes, expected {n_classes}")
+        counts = np.bincount(labels.astype("int64").ravel(), minlength=num_classes).astype("float64")
+    if counts.shape[0] != num_classes:
+        raise LossConfigError(f"labels have {counts.shape[0]} classes, expected {num_classes}")
     total = counts.sum()
-    return [float(total / (n_classes * c)) if c > 0 else 0.0 for c in counts]
+    return [float(total / (num_classes * c)) if c > 0 else 0.0 for c in counts]
 
 
 def get_loss(loss, class_weights=None):

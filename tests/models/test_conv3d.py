@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 
 from kerasseizure.models.conv3d import SpectroTemporal3D
-from tests.models.test_wavenet import (
+from tests.models.checks import (
     assert_logits,
     assert_mixed_precision,
     assert_save_load_identical,
     assert_training_lowers_loss,
-    mixed_bfloat16,  # noqa: F401  (fixture)
 )
 
 SMALL = dict(input_shape=(16, 16, 16, 1), filters=(4, 8, 8))

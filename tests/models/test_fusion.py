@@ -8,12 +8,11 @@ from kerasseizure.models.fusion import fused
 from kerasseizure.models.layers_hms import with_probabilities
 from kerasseizure.models.spectrogram_net import SpectrogramNet
 from kerasseizure.models.wavenet import WaveNet
-from tests.models.test_wavenet import (
+from tests.models.checks import (
     assert_logits,
     assert_mixed_precision,
     assert_save_load_identical,
     assert_training_lowers_loss,
-    mixed_bfloat16,  # noqa: F401  (fixture)
 )
 
 EEG = (32, 8)

@@ -36,7 +36,7 @@ def test_default_seizurenet_contract():
 
 
 def test_list_and_dict_inputs_agree_and_ensemble_is_the_mean_of_members():
-    model = SeizureNet(SHAPES, n_classes=5, **SMALL)
+    model = SeizureNet(SHAPES, num_classes=5, **SMALL)
     x = _inputs()
     by_list = keras.ops.convert_to_numpy(model(x, training=False))
     by_dict = keras.ops.convert_to_numpy(
@@ -53,19 +53,19 @@ def test_list_and_dict_inputs_agree_and_ensemble_is_the_mean_of_members():
 
 
 def test_single_member_and_one_input_ensemble():
-    member = seizurenet_member((20, 24, 3), n_classes=4, factorize=True, **SMALL)
+    member = seizurenet_member((20, 24, 3), num_classes=4, factorize=True, **SMALL)
     assert tuple(member.output.shape) == (None, 4)
     assert member.get_layer("block0_l0_inception_5x1") is not None
     out = seizurenet_with_embeddings(member)(_inputs(3, SHAPES[:1]), training=False)
     assert out["member_logits"].shape == (3, 1, 4) and out["embedding"].shape == (3, 16)
-    single = SeizureNet(SHAPES[:1], n_classes=4, **SMALL)
+    single = SeizureNet(SHAPES[:1], num_classes=4, **SMALL)
     assert single(_inputs(3, SHAPES[:1]), training=False).shape == (3, 4)
 
 
 def test_a_few_steps_lower_the_loss():
     keras.utils.set_random_seed(0)
     shapes = SHAPES[:2]
-    model = SeizureNet(shapes, n_classes=3, head_dropout=0.0, **SMALL)
+    model = SeizureNet(shapes, num_classes=3, head_dropout=0.0, **SMALL)
     rng = np.random.default_rng(1)
     y = np.arange(24) % 3
     x = [rng.normal(size=(24,) + s).astype("float32") + y[:, None, None, None] for s in shapes]
@@ -80,7 +80,7 @@ def test_a_few_steps_lower_the_loss():
 
 
 def test_keras_save_load_safe_mode(tmp_path):
-    model = SeizureNet(SHAPES, n_classes=7, **SMALL)
+    model = SeizureNet(SHAPES, num_classes=7, **SMALL)
     x = _inputs()
     path = tmp_path / "seizurenet.keras"
     model.save(path)
@@ -96,7 +96,7 @@ def test_mixed_bfloat16_keeps_float32_variables_and_logits():
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        model = SeizureNet(SHAPES, n_classes=7, **SMALL)
+        model = SeizureNet(SHAPES, num_classes=7, **SMALL)
         assert all(v.dtype == "float32" for v in model.weights)
         assert model.get_layer("member0_stem_conv").compute_dtype == "bfloat16"
         out = model(_inputs(2), training=False)
@@ -141,7 +141,7 @@ def test_blocks_shapes():
         dict(layers_per_block=()),
         dict(layers_per_block=4),
         dict(kernel_sizes=(3, 3)),
-        dict(n_classes=0),
+        dict(num_classes=0),
         dict(input_names=("a", "a", "b")),
     ],
 )

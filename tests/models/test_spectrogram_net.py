@@ -11,12 +11,11 @@ from kerasseizure.models.spectrogram_net import (
     backbone_input_map,
     backbone_names,
 )
-from tests.models.test_wavenet import (
+from tests.models.checks import (
     assert_logits,
     assert_mixed_precision,
     assert_save_load_identical,
     assert_training_lowers_loss,
-    mixed_bfloat16,  # noqa: F401  (fixture)
 )
 
 SMALL = (32, 32, 3)

@@ -22,7 +22,7 @@ def test_sizes_shapes_and_finite_outputs():
         assert tuple(model.output.shape) == (None, 7) and model.output.dtype == "float32"
         out = keras.ops.convert_to_numpy(model(x, training=False))
         assert out.shape == (4, 7) and np.all(np.isfinite(out))
-    model = student((20, 96, 3), n_classes=4, size="tiny", width_multiplier=0.5, projection_dim=32)
+    model = student((20, 96, 3), num_classes=4, size="tiny", width_multiplier=0.5, projection_dim=32)
     assert tuple(model.get_layer("projection").output.shape) == (None, 32)
     assert model(_x(2, (20, 96, 3)), training=False).shape == (2, 4)
 
@@ -37,7 +37,7 @@ def test_students_are_at_least_20_times_smaller_than_the_default_teacher():
 
 def test_a_few_steps_lower_the_loss():
     keras.utils.set_random_seed(0)
-    model = student(n_classes=3, size="tiny", dropout=0.0)
+    model = student(num_classes=3, size="tiny", dropout=0.0)
     y = np.arange(24) % 3
     x = _x(24) + y[:, None, None, None]
     model.compile(
@@ -111,7 +111,7 @@ def test_tflite_builtin_ops_only_and_matches_keras(tmp_path):
 
 def test_distiller_logits_and_feature_distillation():
     keras.utils.set_random_seed(0)
-    teacher = SeizureNet(SHAPES, n_classes=7, **SMALL_TEACHER)
+    teacher = SeizureNet(SHAPES, num_classes=7, **SMALL_TEACHER)
     small = student(size="tiny", projection_dim=3 * 16)
     view = with_teacher_inputs(small, teacher)
     assert [t.name for t in view.inputs] == ["ses_0", "ses_1", "ses_2"]
