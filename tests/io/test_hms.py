@@ -10,7 +10,8 @@ import pytest
 from kerasseizure.errors import CorpusError, SignalError, TableError
 from kerasseizure.io import hms
 from kerasseizure.io.channels import HMS_EEG_COLUMNS
-from kerasseizure.io.hms import HMSDataset, fill_nan_with_channel_mean, longest_nan_runs
+from kerasseizure.io.hms import HMSDataset
+from kerasseizure.io.missing import fill_nan_with_channel_mean, longest_nan_runs
 from kerasseizure.io.labels import HMS_CLASSES, HMS_TRAIN_COLUMNS, HMS_VOTE_COLUMNS
 
 FREQS = [(3 + k) * 200 / 1024 for k in range(100)]
