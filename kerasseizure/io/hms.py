@@ -365,6 +365,31 @@ class HMSDataset:
         labels["population"] = np.select([high, low], ["high", "low"], "mixed")
         return labels[list(LABEL_COLUMNS)]
 
+    def describe(self):
+        """Corpus statistics per vote population, like the TUSZ `describe`.
+
+        Returns:
+            DataFrame indexed by population ("low", "high", "mixed" when present, then "all")
+            with the counts of eeg_ids, patients, spectrogram_ids and annotation rows, the mean
+            votes per annotation, and the eeg_ids per expert-consensus class.
+        """
+        labels = self.labels
+        groups = [(p, labels[labels["population"] == p]) for p in ("low", "high", "mixed")
+                  if (labels["population"] == p).any()]
+        rows = []
+        for population, part in groups + [("all", labels)]:
+            consensus = part["expert_consensus"].value_counts()
+            rows.append({
+                "population": population,
+                "eeg_ids": len(part),
+                "patients": part["patient_id"].nunique(),
+                "spectrogram_ids": part["spectrogram_id"].nunique(),
+                "annotations": int(part["n_annotations"].sum()),
+                "votes_per_annotation": float((part["total_votes"] / part["n_annotations"]).mean()),
+                **{name: int(consensus.get(name, 0)) for name in HMS_CLASSES},
+            })
+        return pd.DataFrame(rows).set_index("population")
+
     def _load_test(self):
         path = self.test_csv
         frame = _read_csv(path, HMS_TEST_COLUMNS, "test.csv")

@@ -109,7 +109,8 @@ def _parse_v1(parts):
     match = _V1_FILE.match(file_name[:-4])
     if match is None:
         return None, f"file name {file_name!r} is not <8-digit patient>_sNNN_tNNN.edf"
-    if match.group(1) != patient or group != patient[:3]:
+    # v1 groups patients by digits 4-6 of the id: 00000492 -> 004/, 00008512 -> 085/.
+    if match.group(1) != patient or group != patient[3:6]:
         return None, f"file name {file_name!r} does not match its folders {group}/{patient}"
     return _common_fields(split, montage_dir, patient, session_dir, match), None
 

@@ -153,7 +153,7 @@ V2_SPEC = [
 
 
 def v1_stem(root, spec):
-    return os.path.join(root, "edf", spec["split"], spec["montage_dir"], spec["patient"][:3],
+    return os.path.join(root, "edf", spec["split"], spec["montage_dir"], spec["patient"][3:6],
                         spec["patient"], spec["session"],
                         f"{spec['patient']}_{spec['session'][:4]}_{spec['token']}")
 
