@@ -7,7 +7,7 @@ destination folder and renamed into place (an atomic operation on POSIX and Wind
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
@@ -22,8 +22,9 @@ def atomic_path(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial" + path.suffix, dir=path.parent)
-    os.close(fd)
+    # Created exclusively with mode 0o666 so the user's umask applies (mkstemp would force 0600).
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.partial{path.suffix}"
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         yield Path(tmp)
         os.replace(tmp, path)

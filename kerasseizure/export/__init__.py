@@ -1,1 +1,29 @@
-"""Model export (TFLite / LiteRT) and its verification."""
+"""Model export (TFLite / LiteRT), its verification, and TensorFlow-free inference.
+
+- `kerasseizure.export.tflite.export(model, path, quantization=...)`: builtin-ops-only .tflite,
+  verified against Keras, report in `<path>.json` (imports TensorFlow).
+- `kerasseizure.export.frontend.IBMWindowFeatures`: raw EEG windows -> IBM log-FFT / SES in the
+  graph (keras.ops; builtin TFLite ops only).
+- `kerasseizure.export.litert_runtime`: NumPy preprocessing + `LiteRTClassifier` -- needs only
+  numpy, scipy and ai-edge-litert (no TensorFlow, no Keras).
+
+Names load on first use, so importing this package (or `litert_runtime`) never imports
+TensorFlow or Keras.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "export": "tflite", "ExportReport": "tflite", "float32_twin": "tflite", "QUANTIZATIONS": "tflite",
+    "IBMWindowFeatures": "frontend", "frontend_for": "frontend", "with_frontend": "frontend",
+    "LiteRTClassifier": "litert_runtime", "preprocess_recording": "litert_runtime",
+    "pool_windows": "litert_runtime",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"kerasseizure.export.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'kerasseizure.export' has no attribute {name!r}")

@@ -101,22 +101,21 @@ def fft_windows(x, fs=250, wl=1.0, ws=0.25, fmax=24.0):
         )
         with tf.control_dependencies([check]):
             x = tf.identity(x)
-    # A strided convolution over x[..., :-1] with the DFT basis of the kept bins yields exactly the
-    # windows that end before the last sample, without materialising frames.
-    lead = tf.shape(x)[:-1]
-    rows = tf.reshape(x[..., :-1], [-1, tf.shape(x)[-1] - 1, 1])
-    parts = tf.nn.conv1d(rows, tf.constant(_dft_basis(length, bins), tf.float32), stride=step, padding="VALID")
-    magnitude = tf.sqrt(tf.square(parts[..., :bins]) + tf.square(parts[..., bins:]))
-    magnitude = tf.reshape(magnitude, tf.concat([lead, tf.shape(magnitude)[1:]], axis=0))  # (..., C, W, K)
+    # Frames of x[..., :-1] are exactly the windows that end before the last sample. A matmul with
+    # the DFT basis of the kept bins replaces the rfft. (A strided conv1d did the same without
+    # frames, but oneDNN asks for hundreds of GiB when it yields a single long window.)
+    frames = tf.signal.frame(x[..., :-1], length, step, pad_end=False)  # (..., C, W, length)
+    parts = tf.matmul(frames, tf.constant(_dft_basis(length, bins), tf.float32))
+    magnitude = tf.sqrt(tf.square(parts[..., :bins]) + tf.square(parts[..., bins:]))  # (..., C, W, K)
     rank = magnitude.shape.rank
     magnitude = tf.transpose(magnitude, list(range(rank - 3)) + [rank - 2, rank - 3, rank - 1])
     return _log10_with_floor(magnitude)
 
 
 def _dft_basis(length, bins):
-    """(length, 1, 2 * bins) real DFT basis of bins 1..bins: cos parts then -sin parts."""
+    """(length, 2 * bins) real DFT basis of bins 1..bins: cos parts then -sin parts."""
     angle = 2.0 * np.pi * np.outer(np.arange(length), np.arange(1, bins + 1)) / length
-    return np.concatenate([np.cos(angle), -np.sin(angle)], axis=1)[:, None, :]
+    return np.concatenate([np.cos(angle), -np.sin(angle)], axis=1)
 
 
 def _log10_with_floor(magnitude):

@@ -192,3 +192,12 @@ def test_hms_image_inside_tf_data():
     for k in range(2):
         single = spectral.hms_spectrogram_image(eeg[k], kaggle[k], image_size=(256, 256)).numpy()
         np.testing.assert_allclose(batch[k], single, atol=1e-5)
+
+
+@pytest.mark.parametrize("n, wl, ws", [(4200, 16, 4), (2200, 8, 2)])
+def test_fft_windows_single_long_window_matches_reference(n, wl, ws):
+    # IBM's wl in {8, 16} s often leaves one window per seizure; this once crashed the process.
+    x = np.random.default_rng(1).standard_normal((20, n)).astype(np.float32)
+    got = spectral.fft_windows(x, wl=wl, ws=ws, fmax=12).numpy()
+    assert got.shape == (1, 20, 12 * wl)
+    np.testing.assert_allclose(got, spectral.fft_windows_reference(x, wl=wl, ws=ws, fmax=12), atol=1e-4)

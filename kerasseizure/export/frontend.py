@@ -1,0 +1,257 @@
+"""An in-graph front-end: raw EEG windows -> IBM log-FFT maps or SES, with TFLite builtin ops only.
+
+Why a DFT matrix and not an FFT: TFLite's RFFT needs a power-of-two length, and IBM's 1 s window
+at 250 Hz is 250 samples. Zero-padding to 256 moves the bins off the 1 Hz grid (bin k would be
+k * 250/256 Hz), and resampling to 256 Hz changes every sample. The features only need bins
+1..fmax*wl (24-96 of them), so we multiply the window by a constant (samples x 2*bins) cos/sin
+matrix: the exact DFT of those bins, FULLY_CONNECTED in TFLite, about 250 x 48 multiply-adds
+per channel for fmax 24 -- cheaper than a 256-point FFT that computes 129 bins.
+
+The SES maps (our reconstruction, see `kerasseizure.signal.saliency`) are built the same way:
+the 2-D FFT of a (channels x bins) map is two small DFT matrices (real and imaginary parts
+carried separately, since TFLite has no complex builtins), and the box / Gaussian filters are
+the matrices that `scipy.ndimage` applies to an identity, so boundaries match SciPy exactly.
+Every operation is MatMul / BatchMatMul, Mul, Add, Sqrt, Log, Exp, Abs, Max/Min reductions or
+Select: all TFLite builtins. The layer uses keras.ops only.
+"""
+
+import math
+
+import keras
+import numpy as np
+import scipy.ndimage
+
+# Stand-in for +inf in the floor rule's "smallest positive magnitude" search: finite, so that an
+# all-zero window (undefined for IBM) gives a finite number instead of inf/NaN on a device.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_LOG10_E = 1.0 / math.log(10.0)
+
+
+def _window_dft(length, bins):
+    """(length, 2 * bins) real DFT basis of bins 1..bins: cos parts then -sin parts (float64)."""
+    angle = 2.0 * np.pi * np.outer(np.arange(length), np.arange(1, bins + 1)) / length
+    return np.concatenate([np.cos(angle), -np.sin(angle)], axis=1)
+
+
+def _dft_parts(size):
+    """cos and sin parts of the size-point DFT matrix (both symmetric)."""
+    angle = 2.0 * np.pi * np.outer(np.arange(size), np.arange(size)) / size
+    return np.cos(angle), np.sin(angle)
+
+
+def _filter_operator(size, filter1d):
+    """(size, size) matrix M with M @ v == filter1d(v) for every vector v (the filter is linear)."""
+    return filter1d(np.eye(size), axis=0)
+
+
+@keras.saving.register_keras_serializable(package="kerasseizure")
+class IBMWindowFeatures(keras.layers.Layer):
+    """Raw EEG windows (batch, channels, samples) -> IBM log10|DFT| maps or SES images.
+
+    One window of floor(wl * fs) samples per example (the device slides the window); per channel
+    log10 |DFT| of bins 1..floor(fmax * wl), magnitudes that are exactly 0 floored at 0.1 x the
+    window's smallest positive magnitude (IBM's rule). With `maps="ses"` the output is the SES
+    image [F, spectral residual, centre-surround] of `kerasseizure.signal.saliency_encoded_spectrogram`.
+
+    Args:
+        fs: sampling rate of the raw window in Hz. Defaults to 250 (IBM's rate).
+        wl: window length in seconds; the layer reads floor(wl * fs) samples. Defaults to 1.0.
+        fmax: highest frequency kept in Hz (bins 1..floor(fmax * wl)). Defaults to 24.0.
+        maps: "ses" -> (batch, channels, bins, 3); "fft" -> (batch, channels, bins, 1).
+            Defaults to "ses".
+        box_size: odd box of the spectral-residual mean filter (circular). Defaults to 3.
+        sigma: Gaussian smoothing of the spectral-residual map, in pixels. Defaults to 1.0.
+        truncate: Gaussian radius in sigmas. Defaults to 4.0.
+        radii: centre-surround radii. Defaults to (1, 2, 4).
+        normalize: divide the two saliency maps by their per-window maximum. Defaults to True.
+        amin: floor of |FFT2| before the log. Defaults to 1e-12.
+
+    Example:
+    >>> layer = IBMWindowFeatures(fs=250, wl=1.0, fmax=24, maps="ses")
+    >>> layer(np.random.randn(2, 20, 250).astype("float32")).shape
+    TensorShape([2, 20, 24, 3])
+    """
+
+    def __init__(self, fs=250, wl=1.0, fmax=24.0, maps="ses", box_size=3, sigma=1.0, truncate=4.0,
+                 radii=(1, 2, 4), normalize=True, amin=1e-12, **kwargs):
+        super().__init__(**kwargs)
+        if maps not in ("ses", "fft"):
+            raise ValueError(f"`maps` must be 'ses' or 'fft', got {maps!r}.")
+        for value, what in ((fs, "fs"), (wl, "wl"), (fmax, "fmax"), (sigma, "sigma")):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"`{what}` must be a positive number, got {value!r}.")
+        self.length = int(math.floor(wl * fs))
+        self.bins = int(math.floor(fmax * wl))
+        if not 1 <= self.bins <= self.length // 2:
+            raise ValueError(
+                f"fmax={fmax} Hz with wl={wl} s keeps {self.bins} bins; need 1..{self.length // 2} "
+                f"(Nyquist) at fs={fs}."
+            )
+        if isinstance(box_size, bool) or not isinstance(box_size, int) or box_size < 1 or box_size % 2 == 0:
+            raise ValueError(f"`box_size` must be an odd positive integer, got {box_size!r}.")
+        radii = tuple(radii)
+        if not radii or any(isinstance(r, bool) or not isinstance(r, int) or r < 1 for r in radii):
+            raise ValueError(f"`radii` must be positive integers, got {radii!r}.")
+        self.fs, self.wl, self.fmax, self.maps = fs, wl, fmax, maps
+        self.box_size, self.sigma, self.truncate = box_size, sigma, truncate
+        self.radii, self.normalize, self.amin = radii, bool(normalize), amin
+
+    def build(self, input_shape):
+        if len(input_shape) != 3 or input_shape[-1] != self.length or input_shape[-2] is None:
+            raise ValueError(
+                f"IBMWindowFeatures reads (batch, channels, {self.length}) windows "
+                f"(wl={self.wl} s at {self.fs} Hz), got {tuple(input_shape)}."
+            )
+        height, width = int(input_shape[-2]), self.bins
+        # Constants are rebuilt from the config (cheap), not stored as weights.
+        as32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+        self._basis = as32(_window_dft(self.length, width))
+        if self.maps == "ses":
+            self._ch, self._sh = map(as32, _dft_parts(height))
+            self._cw, self._sw = map(as32, _dft_parts(width))
+            box = lambda n: _filter_operator(  # noqa: E731
+                n, lambda a, axis: scipy.ndimage.uniform_filter1d(a, self.box_size, axis=axis, mode="wrap"))
+            gauss = lambda n: _filter_operator(  # noqa: E731
+                n, lambda a, axis: scipy.ndimage.gaussian_filter1d(
+                    a, self.sigma, axis=axis, mode="reflect", truncate=self.truncate))
+            self._box_h, self._box_wt = as32(box(height)), as32(box(width).T)
+            self._gauss_h, self._gauss_wt = as32(gauss(height)), as32(gauss(width).T)
+            self._surround = []
+            for r in self.radii:
+                reflect = lambda n, size=2 * r + 1: _filter_operator(  # noqa: E731
+                    n, lambda a, axis: scipy.ndimage.uniform_filter1d(a, size, axis=axis, mode="reflect"))
+                self._surround.append((as32(reflect(height)), as32(reflect(width).T)))
+            self._inverse_scale = 1.0 / float(height * width) ** 2
+        super().build(input_shape)
+
+    def _separable(self, left, x, right_t):
+        # left @ x @ right_t for every map of the batch: BATCH_MATMUL then FULLY_CONNECTED.
+        ops = keras.ops
+        return ops.matmul(ops.matmul(ops.convert_to_tensor(left), x), ops.convert_to_tensor(right_t))
+
+    def _log_spectra(self, windows):
+        ops = keras.ops
+        parts = ops.matmul(windows, ops.convert_to_tensor(self._basis))
+        real, imag = parts[..., : self.bins], parts[..., self.bins:]
+        magnitude = ops.sqrt(real * real + imag * imag)
+        positive = magnitude > 0
+        smallest = ops.min(ops.where(positive, magnitude, _FLOAT32_MAX), axis=(-2, -1), keepdims=True)
+        floored = ops.where(positive, magnitude, 0.1 * smallest)
+        return ops.log(floored) * _LOG10_E
+
+    def _spectral_residual(self, spectra):
+        ops = keras.ops
+        ch, sh = ops.convert_to_tensor(self._ch), ops.convert_to_tensor(self._sh)
+        cw, sw = ops.convert_to_tensor(self._cw), ops.convert_to_tensor(self._sw)
+        # X = (Ch - i Sh) F (Cw - i Sw): forward 2-D DFT with real arithmetic.
+        p, q = ops.matmul(spectra, cw), ops.matmul(spectra, sw)
+        real = ops.matmul(ch, p) - ops.matmul(sh, q)
+        imag = -(ops.matmul(ch, q) + ops.matmul(sh, p))
+        magnitude = ops.sqrt(real * real + imag * imag)
+        log_amplitude = ops.log(ops.maximum(magnitude, self.amin))
+        residual = log_amplitude - self._separable(self._box_h, log_amplitude, self._box_wt)
+        # exp(R + i*phase): unit phase X / |X|, and phase 0 where X is exactly zero.
+        nonzero = magnitude > 0
+        safe = ops.where(nonzero, magnitude, 1.0)
+        gain = ops.exp(residual)
+        y_real = gain * ops.where(nonzero, real / safe, 1.0)
+        y_imag = gain * ops.where(nonzero, imag / safe, 0.0)
+        # Inverse DFT: (Ch + i Sh) Y (Cw + i Sw) / (H W); only |.|^2 is needed.
+        u = ops.matmul(y_real, cw) - ops.matmul(y_imag, sw)
+        v = ops.matmul(y_real, sw) + ops.matmul(y_imag, cw)
+        back_real = ops.matmul(ch, u) - ops.matmul(sh, v)
+        back_imag = ops.matmul(ch, v) + ops.matmul(sh, u)
+        power = (back_real * back_real + back_imag * back_imag) * self._inverse_scale
+        return self._separable(self._gauss_h, power, self._gauss_wt)
+
+    def _center_surround(self, spectra):
+        ops = keras.ops
+        total = None
+        for left, right_t in self._surround:
+            term = ops.abs(spectra - self._separable(left, spectra, right_t))
+            total = term if total is None else total + term
+        return total
+
+    @staticmethod
+    def _normalized(maps):
+        ops = keras.ops
+        peak = ops.max(maps, axis=(-2, -1), keepdims=True)
+        # Saliency maps are non-negative: a zero peak means an all-zero map, which stays zero.
+        return maps / ops.maximum(peak, 1e-30)
+
+    def call(self, inputs):
+        ops = keras.ops
+        spectra = self._log_spectra(ops.cast(inputs, "float32"))
+        if self.maps == "fft":
+            return ops.expand_dims(spectra, -1)
+        residual = self._spectral_residual(spectra)
+        contrast = self._center_surround(spectra)
+        if self.normalize:
+            residual, contrast = self._normalized(residual), self._normalized(contrast)
+        return ops.stack([spectra, residual, contrast], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], self.bins, 3 if self.maps == "ses" else 1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "fs": self.fs, "wl": self.wl, "fmax": self.fmax, "maps": self.maps,
+            "box_size": self.box_size, "sigma": self.sigma, "truncate": self.truncate,
+            "radii": list(self.radii), "normalize": self.normalize, "amin": self.amin,
+        })
+        return config
+
+    def preprocessing(self):
+        """The raw-window contract of a model with this front-end (stored in export reports)."""
+        return {"kind": "raw", "fs": self.fs, "wl": self.wl, "samples": self.length}
+
+
+def frontend_for(model, fs=250, wl=1.0, **options):
+    """The `IBMWindowFeatures` matching a single-input model's (channels, bins, maps) input.
+
+    Args:
+        model: a single-input keras.Model reading (channels, bins, 1 or 3) maps.
+        fs: raw sampling rate in Hz. Defaults to 250.
+        wl: window length in seconds; fmax is bins / wl. Defaults to 1.0.
+        **options: other `IBMWindowFeatures` arguments (box_size, sigma, radii...).
+
+    Returns:
+        An `IBMWindowFeatures` layer named "frontend".
+
+    Example:
+    >>> frontend_for(student((20, 24, 3), size="tiny")).fmax  # doctest: +SKIP
+    24.0
+    """
+    if len(model.inputs) != 1:
+        raise ValueError(f"a front-end needs a single-input model; {model.name} has {len(model.inputs)} inputs.")
+    shape = tuple(model.inputs[0].shape[1:])
+    if len(shape) != 3 or shape[-1] not in (1, 3) or shape[1] is None:
+        raise ValueError(
+            f"a front-end feeds (channels, bins, 1 or 3) maps; {model.name} reads {shape}."
+        )
+    maps = "ses" if shape[-1] == 3 else "fft"
+    return IBMWindowFeatures(fs=fs, wl=wl, fmax=shape[1] / wl, maps=maps, name="frontend", **options)
+
+
+def with_frontend(model, frontend):
+    """`model` fed by `frontend`: a keras.Model reading raw (channels, samples) windows.
+
+    Args:
+        model: a single-input keras.Model reading the front-end's maps.
+        frontend: an `IBMWindowFeatures` (or any layer mapping raw windows to the model's input).
+
+    Returns:
+        A functional keras.Model sharing `model`'s layers, input "raw_eeg".
+
+    Example:
+    >>> raw_model = with_frontend(model, frontend_for(model))  # doctest: +SKIP
+    """
+    if len(model.inputs) != 1:
+        raise ValueError(f"a front-end needs a single-input model; {model.name} has {len(model.inputs)} inputs.")
+    channels = model.inputs[0].shape[1]
+    samples = getattr(frontend, "length", None)
+    if samples is None:
+        raise ValueError("the front-end must expose `length` (samples per raw window).")
+    raw = keras.Input((channels, samples), name="raw_eeg")
+    return keras.Model(raw, model(frontend(raw)), name=f"{model.name}_raw")

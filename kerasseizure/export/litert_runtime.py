@@ -1,0 +1,426 @@
+"""TensorFlow-free inference of exported students: NumPy/SciPy preprocessing + the LiteRT runtime.
+
+This module imports only numpy, scipy, ai_edge_litert and the package's pure-Python tables
+(`kerasseizure.io.channels`, `kerasseizure.errors`) -- never TensorFlow or Keras -- so it runs on a
+device or a slim container where only `pip install numpy scipy ai-edge-litert` is available.
+
+`kerasseizure.signal` cannot be used here: its package `__init__` imports TensorFlow. The NumPy
+code below therefore re-implements, vectorised, the IBM feature path that its `_reference`
+functions define (TCP bipolar montage, FFT resampling to 250 Hz, IBM log10|rfft| windows, SES maps);
+tests/export/test_litert_runtime.py checks it against those references.
+
+Example:
+>>> clf = LiteRTClassifier("student.tflite", num_threads=1)  # doctest: +SKIP
+>>> windows = preprocess_recording(signals, channel_names, fs=256, **clf.preprocessing)  # doctest: +SKIP
+>>> probabilities = clf.predict(windows)  # (n_windows, n_classes)  # doctest: +SKIP
+>>> recording = pool_windows(probabilities)  # (n_classes,)  # doctest: +SKIP
+"""
+
+import json
+import math
+import os
+from fractions import Fraction
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+
+from kerasseizure.errors import KerasSeizureError, SignalError
+from kerasseizure.io.channels import canonical_electrode, montage_pairs
+
+__all__ = [
+    "LiteRTClassifier", "RuntimeModelError", "fft_windows_numpy", "pool_windows", "preprocess_recording",
+    "raw_windows_numpy", "report_path_for", "resample_numpy", "ses_numpy", "softmax", "tcp_bipolar_numpy",
+]
+
+# IBM's pipeline rate: every feature grid (wl, ws, fmax) is defined at 250 Hz.
+TARGET_FS = 250
+
+
+class RuntimeModelError(KerasSeizureError, ValueError):
+    """A .tflite file cannot be loaded or fed as asked."""
+
+
+def report_path_for(model_path):
+    """The export report beside a .tflite file: `<model_path>.json`."""
+    return os.fspath(model_path) + ".json"
+
+
+# ----------------------------------------------------------------------------- preprocessing
+
+
+def tcp_bipolar_numpy(signals, channel_names, montage="tcp20"):
+    """TCP bipolar channels (anode - cathode, TUH order) from referential electrode signals.
+
+    Args:
+        signals: (electrodes, time) array; extra channels (EKG, PHOTIC...) are ignored.
+        channel_names: one label per row ("EEG FP1-REF", "Fp1", ...).
+        montage: "tcp20" (IBM / SeizureNet) or "tcp22".
+
+    Returns:
+        float64 (20 or 22, time).
+
+    Example:
+    >>> tcp_bipolar_numpy(np.zeros((2, 5)), ["FP1", "F7"], montage="tcp20")  # doctest: +SKIP
+    SignalError: electrode(s) missing for tcp20: ...
+    """
+    signals = np.asarray(signals, dtype=np.float64)
+    if signals.ndim != 2 or signals.shape[0] != len(channel_names):
+        raise SignalError(f"expected ({len(channel_names)}, time) signals, got shape {signals.shape}")
+    positions = {}
+    for row, label in enumerate(channel_names):
+        name = canonical_electrode(label)
+        if name is not None:
+            if name in positions:
+                raise SignalError(f"electrode {name} appears twice in {list(channel_names)}")
+            positions[name] = row
+    pairs = montage_pairs(montage)
+    missing = sorted({e for pair in pairs for e in pair if e not in positions})
+    if missing:
+        raise SignalError(f"electrode(s) missing for {montage}: {', '.join(missing)}")
+    anodes = [positions[a] for a, _ in pairs]
+    cathodes = [positions[b] for _, b in pairs]
+    return signals[anodes] - signals[cathodes]
+
+
+def resample_numpy(x, fs_in, fs_out=TARGET_FS):
+    """FFT resampling along the last axis to floor(N * fs_out / fs_in) samples (IBM's method).
+
+    Args:
+        x: (..., time) array.
+        fs_in: its rate in Hz.
+        fs_out: the wanted rate. Defaults to 250.
+
+    Returns:
+        float64 (..., floor(N * fs_out / fs_in)); x itself (as float64) when the rates are equal.
+
+    Example:
+    >>> resample_numpy(np.zeros((20, 512)), 256).shape
+    (20, 500)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if fs_in <= 0 or fs_out <= 0:
+        raise ValueError(f"rates must be positive, got fs_in={fs_in}, fs_out={fs_out}")
+    num = int(Fraction(x.shape[-1]) * Fraction(fs_out) / Fraction(fs_in))
+    if num <= 0:
+        raise SignalError(f"resampling {x.shape[-1]} samples from {fs_in} to {fs_out} Hz leaves none")
+    return x if num == x.shape[-1] else scipy.signal.resample(x, num, axis=-1)
+
+
+def _window_grid(n_samples, fs, wl, ws):
+    length, step = int(math.floor(wl * fs)), int(math.floor(ws * fs))
+    if length <= 0 or step <= 0:
+        raise ValueError(f"window length {wl} s and step {ws} s give no samples at fs={fs}")
+    if n_samples <= length:
+        raise SignalError(
+            f"signal of {n_samples} samples is too short for one {wl} s window at {fs} Hz "
+            f"(needs more than {length}: a window ending exactly at the end is dropped)"
+        )
+    # IBM's loop: starts k * step while start + length < n_samples (strictly).
+    return length, step, (n_samples - length - 1) // step + 1
+
+
+def raw_windows_numpy(x, fs=TARGET_FS, wl=1.0, ws=0.25):
+    """IBM's sliding windows of raw samples: (channels, time) -> (n_windows, channels, floor(wl*fs)).
+
+    Example:
+    >>> raw_windows_numpy(np.zeros((20, 1000))).shape
+    (13, 20, 250)
+    """
+    x = np.asarray(x)
+    length, step, count = _window_grid(x.shape[-1], fs, wl, ws)
+    frames = np.lib.stride_tricks.sliding_window_view(x, length, axis=-1)[..., ::step, :][..., :count, :]
+    return np.ascontiguousarray(np.moveaxis(frames, -2, 0))
+
+
+def fft_windows_numpy(x, fs=TARGET_FS, wl=1.0, ws=0.25, fmax=24.0):
+    """IBM's log10 |rfft| windows, vectorised: (channels, time) -> (n_windows, channels, floor(fmax*wl)).
+
+    Bins 1..floor(fmax * wl); a magnitude that is exactly 0 is floored at 0.1 x the smallest
+    positive magnitude of its window (IBM's rule). Equals `kerasseizure.signal.fft_windows_reference`.
+
+    Example:
+    >>> fft_windows_numpy(np.random.randn(20, 1000)).shape
+    (13, 20, 24)
+    """
+    bins = int(math.floor(fmax * wl))
+    length = int(math.floor(wl * fs))
+    if not 1 <= bins <= length // 2:
+        raise ValueError(f"fmax={fmax} Hz with wl={wl} s keeps {bins} bins; need 1..{length // 2} at fs={fs}")
+    frames = raw_windows_numpy(np.asarray(x, dtype=np.float64), fs, wl, ws)
+    magnitude = np.abs(np.fft.rfft(frames, axis=-1))[..., 1 : bins + 1]
+    positive = magnitude > 0
+    if not positive.reshape(len(magnitude), -1).any(axis=1).all():
+        raise SignalError("a window is all zeros (log10 undefined; IBM's code would give -inf)")
+    smallest = np.where(positive, magnitude, np.inf).min(axis=(-2, -1), keepdims=True)
+    return np.log10(np.where(positive, magnitude, 0.1 * smallest))
+
+
+def ses_numpy(spectra, box_size=3, sigma=1.0, truncate=4.0, radii=(1, 2, 4), normalize=True, amin=1e-12):
+    """SES images of log-spectra windows: (n, channels, bins) -> (n, channels, bins, 3).
+
+    Channels: the map itself, its spectral-residual saliency (Hou & Zhang 2007) and its
+    centre-surround saliency; equals `kerasseizure.signal.saliency_encoded_spectrogram_reference`.
+
+    Example:
+    >>> ses_numpy(np.random.rand(4, 20, 24)).shape
+    (4, 20, 24, 3)
+    """
+    spectra = np.asarray(spectra, dtype=np.float64)
+    if spectra.ndim != 3:
+        raise ValueError(f"expected (n_windows, channels, bins) spectra, got shape {spectra.shape}")
+    spectrum = np.fft.fft2(spectra)
+    log_amplitude = np.log(np.maximum(np.abs(spectrum), amin))
+    box = (1, box_size, box_size)
+    residual = log_amplitude - scipy.ndimage.uniform_filter(log_amplitude, size=box, mode="wrap")
+    rebuilt = np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))
+    saliency = scipy.ndimage.gaussian_filter(np.abs(rebuilt) ** 2, (0, sigma, sigma), mode="reflect",
+                                             truncate=truncate)
+    contrast = sum(
+        np.abs(spectra - scipy.ndimage.uniform_filter(spectra, size=(1, 2 * r + 1, 2 * r + 1), mode="reflect"))
+        for r in radii
+    )
+    if normalize:
+        saliency, contrast = (_divide_by_peak(m) for m in (saliency, contrast))
+    return np.stack([spectra, saliency, contrast], axis=-1)
+
+
+def _divide_by_peak(maps):
+    peak = maps.max(axis=(-2, -1), keepdims=True)
+    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+
+
+def preprocess_recording(signals, channel_names=None, fs=TARGET_FS, kind="ses", wl=1.0, ws=0.25, fmax=24.0,
+                         montage="tcp20", ses_options=None, **_ignored):
+    """A raw EEG segment -> the windows a student reads, as float32.
+
+    Steps (IBM / SeizureNet): TCP bipolar montage from the electrodes (skipped when
+    `channel_names` is None: `signals` are already bipolar), FFT resampling to 250 Hz, sliding
+    windows of wl seconds every ws seconds, then per window nothing ("raw": for a model with the
+    in-graph front-end), log10|rfft| ("fft") or the SES image ("ses").
+
+    Args:
+        signals: (channels, time) array.
+        channel_names: labels of the rows ("EEG FP1-REF"...), or None for bipolar input.
+        fs: rate of `signals` in Hz. Defaults to 250.
+        kind: "ses" -> (n, C, bins, 3); "fft" -> (n, C, bins, 1); "raw" -> (n, C, floor(wl*250)).
+            Defaults to "ses".
+        wl, ws: window length and step in seconds. Defaults to 1.0 and 0.25.
+        fmax: highest frequency kept, Hz. Defaults to 24.0.
+        montage: "tcp20" or "tcp22". Defaults to "tcp20".
+        ses_options: dict of `ses_numpy` options (box_size, sigma, truncate, radii, normalize).
+        **_ignored: other keys of an export report's preprocessing dict (e.g. "samples").
+
+    Returns:
+        float32 array of windows (first axis: windows in time order).
+
+    Example:
+    >>> preprocess_recording(np.random.randn(20, 2560), None, fs=256, kind="ses").shape
+    (37, 20, 24, 3)
+    """
+    if kind not in ("ses", "fft", "raw"):
+        raise ValueError(f"`kind` must be 'ses', 'fft' or 'raw', got {kind!r}")
+    x = np.asarray(signals, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise SignalError("signals hold NaN or inf")
+    if channel_names is not None:
+        x = tcp_bipolar_numpy(x, channel_names, montage)
+    x = resample_numpy(x, fs, TARGET_FS)
+    if kind == "raw":
+        return raw_windows_numpy(x, TARGET_FS, wl, ws).astype(np.float32)
+    spectra = fft_windows_numpy(x, TARGET_FS, wl, ws, fmax)
+    if kind == "fft":
+        return spectra[..., None].astype(np.float32)
+    return ses_numpy(spectra, **(ses_options or {})).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- inference
+
+
+def softmax(logits, axis=-1):
+    """Numerically stable softmax (float64 inside, float32 out)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(axis=axis, keepdims=True))
+    return (z / z.sum(axis=axis, keepdims=True)).astype(np.float32)
+
+
+def pool_windows(probabilities, groups=None, method="mean"):
+    """Pool per-window probabilities per recording (or per seizure).
+
+    Args:
+        probabilities: (n_windows, n_classes).
+        groups: (n_windows,) recording / seizure id of each window, or None for one recording.
+        method: "mean" (the package's seizure score: mean of window probabilities) or "max"
+            (per-class maximum, renormalised). Defaults to "mean".
+
+    Returns:
+        (n_classes,) for groups=None, else a dict {group id: (n_classes,)} in first-seen order.
+
+    Example:
+    >>> pool_windows(np.array([[0.8, 0.2], [0.4, 0.6]])).round(2).tolist()
+    [0.6, 0.4]
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or len(probabilities) == 0:
+        raise ValueError(f"expected non-empty (n_windows, n_classes) probabilities, got {probabilities.shape}")
+    if method not in ("mean", "max"):
+        raise ValueError(f"`method` must be 'mean' or 'max', got {method!r}")
+
+    def pool(rows):
+        if method == "mean":
+            return rows.mean(axis=0)
+        peak = rows.max(axis=0)
+        return peak / peak.sum()
+
+    if groups is None:
+        return pool(probabilities)
+    groups = np.asarray(groups)
+    if groups.shape != (len(probabilities),):
+        raise ValueError(f"`groups` must have one id per window ({len(probabilities)}), got {groups.shape}")
+    _, first = np.unique(groups, return_index=True)
+    return {groups[i].item(): pool(probabilities[groups == groups[i]]) for i in sorted(first)}
+
+
+def _quantize(array, detail):
+    scale, zero_point = detail["quantization"]
+    if not scale:
+        raise RuntimeModelError(f"input {detail['name']} is {np.dtype(detail['dtype']).name} without quantization")
+    info = np.iinfo(detail["dtype"])
+    return np.clip(np.round(array / scale + zero_point), info.min, info.max).astype(detail["dtype"])
+
+
+def _dequantize(array, detail):
+    scale, zero_point = detail["quantization"]
+    if np.issubdtype(array.dtype, np.integer) and scale:
+        return (array.astype(np.float32) - zero_point) * np.float32(scale)
+    return array.astype(np.float32)
+
+
+class LiteRTClassifier:
+    """A .tflite classifier run with ai_edge_litert: batches in, float32 scores out.
+
+    Handles dynamic batch sizes, multi-input models (a dict keyed by signature input name, or a
+    list in that order), int8 inputs/outputs (quantised / dequantised here) and logits or
+    probability outputs (read from the export report beside the file, `<path>.json`).
+
+    Args:
+        path: the .tflite file.
+        num_threads: CPU threads of the interpreter. Defaults to 1.
+        output_kind: "logits" or "probabilities"; None reads the report's `output_kind`
+            (logits when there is no report). Defaults to None.
+        batch_size: windows per invoke in `predict`. Defaults to 64.
+
+    Example:
+    >>> clf = LiteRTClassifier("student.tflite")  # doctest: +SKIP
+    >>> clf.predict(windows).shape  # doctest: +SKIP
+    (13, 7)
+    """
+
+    def __init__(self, path, num_threads=1, output_kind=None, batch_size=64):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = os.fspath(path)
+        if not os.path.isfile(self.path):
+            raise RuntimeModelError(f"{self.path}: no such .tflite file")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
+        self.report = {}
+        report_path = report_path_for(self.path)
+        if os.path.isfile(report_path):
+            with open(report_path, encoding="utf-8") as handle:
+                self.report = json.load(handle)
+        if output_kind is None:
+            output_kind = self.report.get("output_kind", "logits")
+        if output_kind not in ("logits", "probabilities"):
+            raise ValueError(f"`output_kind` must be 'logits' or 'probabilities', got {output_kind!r}")
+        self.output_kind = output_kind
+        self.batch_size = batch_size
+        try:
+            self.interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
+        except (ValueError, RuntimeError) as error:
+            raise RuntimeModelError(f"{self.path}: LiteRT cannot load it ({error})") from error
+        signatures = self.interpreter.get_signature_list()
+        if len(signatures) != 1:
+            raise RuntimeModelError(f"{self.path}: expected one signature, found {sorted(signatures)}")
+        self.signature = next(iter(signatures))
+        self.runner = self.interpreter.get_signature_runner(self.signature)
+        self.input_details = self.runner.get_input_details()
+        self.output_details = self.runner.get_output_details()
+        self.input_names = list(signatures[self.signature]["inputs"])
+        self.output_names = list(signatures[self.signature]["outputs"])
+
+    @property
+    def preprocessing(self):
+        """Keyword arguments of `preprocess_recording` for this model (from the report, or
+        inferred from the input shape: (C, K, 3) -> SES with fmax K, (C, K, 1) -> FFT, (C, L) -> raw)."""
+        if self.report.get("preprocessing"):
+            return dict(self.report["preprocessing"])
+        if len(self.input_names) != 1:
+            raise RuntimeModelError(f"{self.path}: multi-input model without a report; preprocess yourself")
+        shape = list(self.input_details[self.input_names[0]]["shape_signature"][1:])
+        if len(shape) == 3 and shape[-1] in (1, 3):
+            return {"kind": "ses" if shape[-1] == 3 else "fft", "fmax": float(shape[1]), "wl": 1.0, "ws": 0.25}
+        if len(shape) == 2:
+            return {"kind": "raw", "wl": shape[1] / TARGET_FS, "ws": 0.25}
+        raise RuntimeModelError(f"{self.path}: cannot infer the preprocessing of input shape {shape}")
+
+    def _inputs(self, windows):
+        if isinstance(windows, dict):
+            missing = set(self.input_names) - set(windows)
+            if missing:
+                raise RuntimeModelError(f"missing input(s) {sorted(missing)}; the model reads {self.input_names}")
+            arrays = [windows[name] for name in self.input_names]
+        elif isinstance(windows, (list, tuple)):
+            arrays = list(windows)
+        else:
+            arrays = [windows]
+        if len(arrays) != len(self.input_names):
+            raise RuntimeModelError(f"{len(arrays)} input array(s) for a model reading {self.input_names}")
+        arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+        count = len(arrays[0])
+        for name, array in zip(self.input_names, arrays):
+            expected = list(self.input_details[name]["shape_signature"][1:])
+            if len(array) != count or list(array.shape[1:]) != expected:
+                raise RuntimeModelError(
+                    f"input {name} must be (batch, {', '.join(map(str, expected))}) with one row per "
+                    f"window ({count}), got {array.shape}")
+        return arrays, count
+
+    def predict_raw(self, windows):
+        """The model's output (logits or probabilities, as exported), float32 (n, n_classes)."""
+        arrays, count = self._inputs(windows)
+        outputs = []
+        for start in range(0, count, self.batch_size):
+            feed = {}
+            for name, array in zip(self.input_names, arrays):
+                chunk = array[start : start + self.batch_size]
+                detail = self.input_details[name]
+                feed[name] = chunk if detail["dtype"] == np.float32 else _quantize(chunk, detail)
+            result = self.runner(**feed)
+            name = self.output_names[0]
+            outputs.append(_dequantize(result[name], self.output_details[name]))
+        return np.concatenate(outputs, axis=0)
+
+    def predict(self, windows):
+        """Class probabilities (n_windows, n_classes), float32; rows sum to 1."""
+        scores = self.predict_raw(windows)
+        return softmax(scores) if self.output_kind == "logits" else scores
+
+    def predict_recording(self, signals, channel_names=None, fs=TARGET_FS, pooling="mean", **preprocessing):
+        """Preprocess one recording, classify its windows and pool them.
+
+        Args:
+            signals: (channels, time) raw EEG.
+            channel_names: electrode labels (TCP bipolar computed here) or None for bipolar input.
+            fs: rate of `signals` in Hz.
+            pooling: "mean" or "max", see `pool_windows`.
+            **preprocessing: overrides of `self.preprocessing` (kind, wl, ws, fmax, montage...).
+
+        Returns:
+            (window probabilities (n_windows, n_classes), recording probabilities (n_classes,)).
+        """
+        # The report's "fs" is the model's rate (250 Hz); `fs` here is the recording's.
+        options = {k: v for k, v in {**self.preprocessing, **preprocessing}.items() if k != "fs"}
+        windows = preprocess_recording(signals, channel_names, fs=fs, **options)
+        probabilities = self.predict(windows)
+        return probabilities, pool_windows(probabilities, method=pooling)

@@ -1,0 +1,202 @@
+"""TUSZ pipeline: shapes, window counts, values, determinism, folds, shards, cache behaviour, bad input."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from kerasseizure.errors import EDFError, SignalError
+from kerasseizure.pipelines import build_tusz_features, tusz_dataset
+from kerasseizure.pipelines import tusz as tusz_pipeline
+from kerasseizure.signal import fft_window_count, fft_windows
+from kerasseizure.training.folds import seizure_wise_folds
+
+
+def first_batch(ds):
+    return next(iter(ds))
+
+
+def order_of(ds):
+    return np.concatenate([info["window"].numpy() for *_, info in ds])
+
+
+def test_fft_shapes_and_window_counts(fft_features, tusz_corpus):
+    f = fft_features
+    kept, _ = tusz_corpus.benchmark_seizures()
+    assert len(f.seizures) == len(kept) and (f.seizures["edf_path"].to_numpy() == kept["edf_path"].to_numpy()).all()
+    expected = [fft_window_count(math.floor((stop - start) * 250), 250, 1.0, 0.25)
+                for start, stop in zip(kept["start"], kept["stop"])]
+    assert f.seizures["n_windows"].tolist() == expected
+    assert f.seizures["n_windows"].tolist() == [fft_window_count(n) for n in f.seizures["n_samples"]]
+    assert f.arrays["fft"].shape == (sum(expected), 20, 24) and f.arrays["fft"].dtype == np.float32
+    assert len(f.windows) == sum(expected)
+    x, y = first_batch(tusz_dataset(f, batch_size=5))
+    assert x.shape == (5, 20, 24) and x.dtype.name == "float32"
+    assert y.shape == (5,) and y.dtype.name == "int32"
+    assert f.classes == ("fnsz", "gnsz", "cpsz", "absz", "tnsz", "tcsz", "spsz")
+    assert f.report["excluded_types"] == {"mysz": 2}
+
+
+def test_cached_values_equal_the_transform(fft_features, tusz_corpus):
+    row = fft_features.seizures.iloc[3]
+    x = tusz_corpus.read(row, montage="tcp20", fs=250, start=row["start"], stop=row["stop"]).signals
+    rows = fft_features.window_positions([3])
+    np.testing.assert_allclose(fft_features.arrays["fft"][rows], fft_windows(x).numpy(), atol=1e-6)
+
+
+def test_ses_shapes(ses_features):
+    x, y = first_batch(tusz_dataset(ses_features, batch_size=4))
+    assert sorted(x) == ["ses_0", "ses_1", "ses_2"]
+    assert [tuple(x[k].shape) for k in sorted(x)] == [(4, 20, 24, 3), (4, 20, 48, 3), (4, 20, 96, 3)]
+    assert all(v.dtype.name == "float32" for v in x.values())
+    student = first_batch(tusz_dataset(ses_features, batch_size=4, inputs="ses_0"))[0]
+    np.testing.assert_array_equal(student.numpy(), x["ses_0"].numpy())
+
+
+def test_ses_single_and_one_hot_and_weights(tusz_corpus, tmp_path):
+    f = build_tusz_features(tusz_corpus, "ses_single", tmp_path, types=("fnsz", "gnsz"), fmax=12, progress=False)
+    assert set(f.seizures["label"]) == {"fnsz", "gnsz"}
+    x, y, w = first_batch(tusz_dataset(f, batch_size=6, one_hot=True, sample_weight="per_seizure"))
+    assert x.shape == (6, 20, 12, 3) and y.shape == (6, 2) and y.dtype.name == "float32"
+    np.testing.assert_allclose(w.numpy(), 1.0 / f.seizures["n_windows"].iloc[0])
+    _, yb, wb = first_batch(tusz_dataset(f, batch_size=len(f.windows), sample_weight="balanced"))
+    totals = [wb.numpy()[yb.numpy() == c].sum() for c in range(2)]
+    np.testing.assert_allclose(totals, len(f.windows) / 2, rtol=1e-5)
+
+
+def test_determinism_and_window_order(fft_features):
+    def run(**kw):
+        return order_of(tusz_dataset(fft_features, batch_size=64, include_info=True, **kw))
+
+    plain = run()
+    np.testing.assert_array_equal(plain, np.arange(len(fft_features.windows)))
+    a, b = run(shuffle=True, seed=3), run(shuffle=True, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, run(shuffle=True, seed=4))
+    assert not np.array_equal(a, run(shuffle=True, seed=3, epoch=1))
+    assert sorted(a) == list(plain)
+    table = fft_features.window_order(shuffle=True, seed=3)
+    np.testing.assert_array_equal(table["window"].to_numpy(), a)
+    # features follow their rows
+    x, _, info = first_batch(tusz_dataset(fft_features, batch_size=8, shuffle=True, seed=3, include_info=True))
+    np.testing.assert_array_equal(x.numpy(), fft_features.arrays["fft"][info["window"].numpy()])
+    ds = tusz_dataset(fft_features, batch_size=64, shuffle=True, seed=3, reshuffle_each_iteration=True,
+                      include_info=True)
+    first, second = order_of(ds), order_of(ds)
+    assert sorted(first) == sorted(second) and not np.array_equal(first, second)
+
+
+def test_folds_select_whole_seizures_and_info_pools(fft_features):
+    folds = seizure_wise_folds(fft_features.seizures, n_folds=2)
+    train, validation = folds[0]
+    seen = []
+    for x, y, info in tusz_dataset(fft_features, validation, batch_size=50, include_info=True):
+        seen.append(info["seizure"].numpy())
+        np.testing.assert_array_equal(
+            info["patient_id"].numpy().astype(str), fft_features.windows["patient_id"].to_numpy()[info["window"].numpy()])
+    seizures = np.concatenate(seen)
+    assert set(seizures) == set(validation) and not set(seizures) & set(train)
+    assert len(seizures) == fft_features.seizures["n_windows"].to_numpy()[validation].sum()
+
+
+def test_shards_are_disjoint_and_cover(fft_features):
+    full = order_of(tusz_dataset(fft_features, batch_size=32, shuffle=True, seed=1, include_info=True))
+    parts = [order_of(tusz_dataset(fft_features, batch_size=32, shuffle=True, seed=1, shard=(3, i), include_info=True))
+             for i in range(3)]
+    joined = np.concatenate(parts)
+    assert len(joined) == len(full) and len(set(joined)) == len(joined) and set(joined) == set(full)
+    with pytest.raises(ValueError):
+        tusz_dataset(fft_features, shard=(2, 2))
+
+
+def test_cache_reuse_invalidation_and_rebuild(tusz_corpus, tmp_path, monkeypatch):
+    calls = []
+    original = tusz_pipeline.compute_seizure_windows
+    monkeypatch.setattr(tusz_pipeline, "compute_seizure_windows",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    kwargs = dict(types=("gnsz", "cpsz"), progress=False)
+    first = build_tusz_features(tusz_corpus, "fft", tmp_path, **kwargs)
+    n = len(first.seizures)
+    assert len(calls) == n
+    mtime = (first.path / "fft.npy").stat().st_mtime_ns
+    again = build_tusz_features(tusz_corpus, "fft", tmp_path, **kwargs)
+    assert len(calls) == n and again.path == first.path
+    assert (again.path / "fft.npy").stat().st_mtime_ns == mtime
+    changed = build_tusz_features(tusz_corpus, "fft", tmp_path, ws=0.5, **kwargs)
+    assert len(calls) == 2 * n and changed.path != first.path
+    config = json.loads((changed.path / "config.json").read_text())
+    assert config["params"]["ws"] == 0.5 and config["corpus"]["n_seizures"] == n
+    assert config["code"]["package"] and config["corpus"]["seizures_sha256"]
+    assert changed.seizures["n_windows"].tolist() == [fft_window_count(s, ws=0.5) for s in changed.seizures["n_samples"]]
+    build_tusz_features(tusz_corpus, "fft", tmp_path, rebuild=True, **kwargs)
+    assert len(calls) == 3 * n
+
+
+def test_crash_mid_build_then_full_rebuild(tusz_corpus, fft_features, tmp_path, monkeypatch):
+    original = tusz_pipeline.compute_seizure_windows
+    calls = []
+
+    def crash(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt("simulated crash")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tusz_pipeline, "compute_seizure_windows", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_tusz_features(tusz_corpus, "fft", tmp_path, progress=False)
+    assert not any((p / "COMPLETE").exists() for p in tmp_path.iterdir()) and list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(tusz_pipeline, "compute_seizure_windows", original)
+    rebuilt = build_tusz_features(tusz_corpus, "fft", tmp_path, progress=False)
+    assert rebuilt.path.name == fft_features.path.name  # same key as the session cache
+    np.testing.assert_array_equal(np.asarray(rebuilt.arrays["fft"]), np.asarray(fft_features.arrays["fft"]))
+
+
+def test_short_segments_are_skipped_and_reported(tusz_corpus, tmp_path, monkeypatch):
+    # NumPy reference transform: TF's oneDNN conv1d aborts the process on a 4000-tap kernel with a
+    # single output window (signal.fft_windows, reported to the lead); this test is about the skips.
+    from kerasseizure.signal.spectral import fft_windows_reference
+
+    monkeypatch.setattr(tusz_pipeline, "compute_seizure_windows", lambda x, representation, p: {
+        "fft": fft_windows_reference(x, p["fs"], p["wl"], p["ws"], p["fmax"]).astype(np.float32)})
+    with pytest.warns(UserWarning, match="yield no windows"):
+        f = build_tusz_features(tusz_corpus, "fft", tmp_path, wl=16, ws=4, fmax=12, progress=False)
+    short = f.seizures["n_samples"] <= 16 * 250
+    assert short.any() and (~short).any()
+    assert (f.seizures.loc[short, "skipped"] == "shorter than one window").all()
+    assert (f.seizures.loc[short, "n_windows"] == 0).all()
+    assert len(f.skipped) == short.sum()
+    assert f.report["skipped"] == {"shorter than one window": int(short.sum())}
+    assert len(f.report["skipped_seizures"]) == short.sum()
+    assert f.arrays["fft"].shape[1:] == (20, 192)
+    seizures = {int(s) for *_, info in tusz_dataset(f, batch_size=16, include_info=True) for s in info["seizure"].numpy()}
+    assert seizures == set(np.flatnonzero(~short.to_numpy()))
+
+
+def test_bad_input_errors(tusz_corpus, tmp_path, monkeypatch):
+    with pytest.raises(SignalError, match="Nyquist"):
+        build_tusz_features(tusz_corpus, "fft", tmp_path, fs=40, progress=False)
+    with pytest.raises(ValueError, match="representation"):
+        build_tusz_features(tusz_corpus, "wavelet", tmp_path)
+    with pytest.raises(ValueError, match="one fmax"):
+        build_tusz_features(tusz_corpus, "fft", tmp_path, fmax=(24, 48))
+
+    original = tusz_pipeline._read_seizure
+    monkeypatch.setattr(tusz_pipeline, "_read_seizure", lambda *a: original(*a)[:19])
+    with pytest.raises(SignalError, match="expected 20 channels"):
+        build_tusz_features(tusz_corpus, "fft", tmp_path, types=("gnsz",), progress=False)
+
+    def unreadable(corpus, row, montage, fs):
+        if row.name == 0:
+            raise EDFError(row["edf_path"], "requested electrodes missing: FP1")
+        return original(corpus, row, montage, fs)
+
+    monkeypatch.setattr(tusz_pipeline, "_read_seizure", unreadable)
+    with pytest.raises(EDFError, match="electrodes missing"):
+        build_tusz_features(tusz_corpus, "fft", tmp_path, types=("gnsz",), progress=False)
+    with pytest.warns(UserWarning):
+        f = build_tusz_features(tusz_corpus, "fft", tmp_path, types=("gnsz",), skip_bad=True, progress=False)
+    assert f.seizures["skipped"].tolist()[0] == "unreadable" and f.report["skipped"] == {"unreadable": 1}
+    assert "electrodes missing" in f.report["skipped_seizures"][0]["detail"]
+    assert list(tmp_path.glob(".*")) == []
