@@ -11,6 +11,8 @@ The SES maps (our reconstruction, see `kerasseizure.signal.saliency`) are built 
 the 2-D FFT of a (channels x bins) map is two small DFT matrices (real and imaginary parts
 carried separately, since TFLite has no complex builtins), and the box / Gaussian filters are
 the matrices that `scipy.ndimage` applies to an identity, so boundaries match SciPy exactly.
+The window DFT basis and the filter matrices come from `kerasseizure.signal.reference`, shared
+with the TensorFlow transforms.
 Every operation is MatMul / BatchMatMul, Mul, Add, Sqrt, Log, Exp, Abs, Max/Min reductions or
 Select: all TFLite builtins. The layer uses keras.ops only.
 """
@@ -19,7 +21,13 @@ import math
 
 import keras
 import numpy as np
-import scipy.ndimage
+
+from kerasseizure.signal.reference import (
+    box_filter_matrix,
+    check_fft_window_args,
+    dft_basis,
+    gaussian_filter_matrix,
+)
 
 # Stand-in for +inf in the floor rule's "smallest positive magnitude" search: finite, so that an
 # all-zero window (undefined for IBM) gives a finite number instead of inf/NaN on a device.
@@ -27,21 +35,10 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _LOG10_E = 1.0 / math.log(10.0)
 
 
-def _window_dft(length, bins):
-    """(length, 2 * bins) real DFT basis of bins 1..bins: cos parts then -sin parts (float64)."""
-    angle = 2.0 * np.pi * np.outer(np.arange(length), np.arange(1, bins + 1)) / length
-    return np.concatenate([np.cos(angle), -np.sin(angle)], axis=1)
-
-
 def _dft_parts(size):
     """cos and sin parts of the size-point DFT matrix (both symmetric)."""
     angle = 2.0 * np.pi * np.outer(np.arange(size), np.arange(size)) / size
     return np.cos(angle), np.sin(angle)
-
-
-def _filter_operator(size, filter1d):
-    """(size, size) matrix M with M @ v == filter1d(v) for every vector v (the filter is linear)."""
-    return filter1d(np.eye(size), axis=0)
 
 
 @keras.saving.register_keras_serializable(package="kerasseizure")
@@ -80,13 +77,8 @@ class IBMWindowFeatures(keras.layers.Layer):
         for value, what in ((fs, "fs"), (wl, "wl"), (fmax, "fmax"), (sigma, "sigma")):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"`{what}` must be a positive number, got {value!r}.")
-        self.length = int(math.floor(wl * fs))
-        self.bins = int(math.floor(fmax * wl))
-        if not 1 <= self.bins <= self.length // 2:
-            raise ValueError(
-                f"fmax={fmax} Hz with wl={wl} s keeps {self.bins} bins; need 1..{self.length // 2} "
-                f"(Nyquist) at fs={fs}."
-            )
+        # IBM's window grid and band rule (ValueError above Nyquist), as `fft_windows` checks them.
+        self.length, _, self.bins = check_fft_window_args(None, fs, wl, wl, fmax)
         if isinstance(box_size, bool) or not isinstance(box_size, int) or box_size < 1 or box_size % 2 == 0:
             raise ValueError(f"`box_size` must be an odd positive integer, got {box_size!r}.")
         radii = tuple(radii)
@@ -105,22 +97,19 @@ class IBMWindowFeatures(keras.layers.Layer):
         height, width = int(input_shape[-2]), self.bins
         # Constants are rebuilt from the config (cheap), not stored as weights.
         as32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-        self._basis = as32(_window_dft(self.length, width))
+        self._basis = as32(dft_basis(self.length, width))
         if self.maps == "ses":
             self._ch, self._sh = map(as32, _dft_parts(height))
             self._cw, self._sw = map(as32, _dft_parts(width))
-            box = lambda n: _filter_operator(  # noqa: E731
-                n, lambda a, axis: scipy.ndimage.uniform_filter1d(a, self.box_size, axis=axis, mode="wrap"))
-            gauss = lambda n: _filter_operator(  # noqa: E731
-                n, lambda a, axis: scipy.ndimage.gaussian_filter1d(
-                    a, self.sigma, axis=axis, mode="reflect", truncate=self.truncate))
-            self._box_h, self._box_wt = as32(box(height)), as32(box(width).T)
-            self._gauss_h, self._gauss_wt = as32(gauss(height)), as32(gauss(width).T)
-            self._surround = []
-            for r in self.radii:
-                reflect = lambda n, size=2 * r + 1: _filter_operator(  # noqa: E731
-                    n, lambda a, axis: scipy.ndimage.uniform_filter1d(a, size, axis=axis, mode="reflect"))
-                self._surround.append((as32(reflect(height)), as32(reflect(width).T)))
+            self._box_h = as32(box_filter_matrix(height, self.box_size, "wrap"))
+            self._box_wt = as32(box_filter_matrix(width, self.box_size, "wrap").T)
+            self._gauss_h = as32(gaussian_filter_matrix(height, self.sigma, self.truncate))
+            self._gauss_wt = as32(gaussian_filter_matrix(width, self.sigma, self.truncate).T)
+            self._surround = [
+                (as32(box_filter_matrix(height, 2 * r + 1, "reflect")),
+                 as32(box_filter_matrix(width, 2 * r + 1, "reflect").T))
+                for r in self.radii
+            ]
             self._inverse_scale = 1.0 / float(height * width) ** 2
         super().build(input_shape)
 

@@ -1,13 +1,13 @@
 """TensorFlow-free inference of exported students: NumPy/SciPy preprocessing + the LiteRT runtime.
 
-This module imports only numpy, scipy, ai_edge_litert and the package's pure-Python tables
-(`kerasseizure.io.channels`, `kerasseizure.errors`) -- never TensorFlow or Keras -- so it runs on a
-device or a slim container where only `pip install numpy scipy ai-edge-litert` is available.
+This module imports only numpy, scipy, ai_edge_litert and TF-free parts of the package
+(`kerasseizure.signal.reference`, `kerasseizure.io.channels`, `kerasseizure.errors`) -- never
+TensorFlow or Keras -- so it runs on a device or a slim container where only
+`pip install numpy scipy ai-edge-litert` is available.
 
-`kerasseizure.signal` cannot be used here: its package `__init__` imports TensorFlow. The NumPy
-code below therefore re-implements, vectorised, the IBM feature path that its `_reference`
-functions define (TCP bipolar montage, FFT resampling to 250 Hz, IBM log10|rfft| windows, SES maps);
-tests/export/test_litert_runtime.py checks it against those references.
+The preprocessing is the IBM feature path of `kerasseizure.signal.reference`, the NumPy
+references the TensorFlow transforms are tested against (TCP bipolar montage, FFT resampling to
+250 Hz, IBM log10|rfft| windows, SES maps); there is no second NumPy implementation here.
 
 Example:
 >>> clf = LiteRTClassifier("student.tflite", num_threads=1)  # doctest: +SKIP
@@ -17,20 +17,21 @@ Example:
 """
 
 import json
-import math
 import os
-from fractions import Fraction
 
 import numpy as np
-import scipy.ndimage
-import scipy.signal
 
-from kerasseizure.errors import KerasSeizureError, SignalError
-from kerasseizure.io.channels import canonical_electrode, montage_pairs
+from kerasseizure.errors import KerasSeizureError
+from kerasseizure.signal.reference import (
+    fft_windows_reference,
+    resample_reference,
+    saliency_encoded_spectrogram_reference,
+    tcp_bipolar_reference,
+    window_frames,
+)
 
 __all__ = [
-    "LiteRTClassifier", "RuntimeModelError", "fft_windows_numpy", "pool_windows", "preprocess_recording",
-    "raw_windows_numpy", "report_path_for", "resample_numpy", "ses_numpy", "softmax", "tcp_bipolar_numpy",
+    "LiteRTClassifier", "RuntimeModelError", "pool_windows", "preprocess_recording", "report_path_for", "softmax",
 ]
 
 # IBM's pipeline rate: every feature grid (wl, ws, fmax) is defined at 250 Hz.
@@ -49,155 +50,16 @@ def report_path_for(model_path):
 # ----------------------------------------------------------------------------- preprocessing
 
 
-def tcp_bipolar_numpy(signals, channel_names, montage="tcp20"):
-    """TCP bipolar channels (anode - cathode, TUH order) from referential electrode signals.
-
-    Args:
-        signals: (electrodes, time) array; extra channels (EKG, PHOTIC...) are ignored.
-        channel_names: one label per row ("EEG FP1-REF", "Fp1", ...).
-        montage: "tcp20" (IBM / SeizureNet) or "tcp22".
-
-    Returns:
-        float64 (20 or 22, time).
-
-    Example:
-    >>> tcp_bipolar_numpy(np.zeros((2, 5)), ["FP1", "F7"], montage="tcp20")  # doctest: +SKIP
-    SignalError: electrode(s) missing for tcp20: ...
-    """
-    signals = np.asarray(signals, dtype=np.float64)
-    if signals.ndim != 2 or signals.shape[0] != len(channel_names):
-        raise SignalError(f"expected ({len(channel_names)}, time) signals, got shape {signals.shape}")
-    positions = {}
-    for row, label in enumerate(channel_names):
-        name = canonical_electrode(label)
-        if name is not None:
-            if name in positions:
-                raise SignalError(f"electrode {name} appears twice in {list(channel_names)}")
-            positions[name] = row
-    pairs = montage_pairs(montage)
-    missing = sorted({e for pair in pairs for e in pair if e not in positions})
-    if missing:
-        raise SignalError(f"electrode(s) missing for {montage}: {', '.join(missing)}")
-    anodes = [positions[a] for a, _ in pairs]
-    cathodes = [positions[b] for _, b in pairs]
-    return signals[anodes] - signals[cathodes]
-
-
-def resample_numpy(x, fs_in, fs_out=TARGET_FS):
-    """FFT resampling along the last axis to floor(N * fs_out / fs_in) samples (IBM's method).
-
-    Args:
-        x: (..., time) array.
-        fs_in: its rate in Hz.
-        fs_out: the wanted rate. Defaults to 250.
-
-    Returns:
-        float64 (..., floor(N * fs_out / fs_in)); x itself (as float64) when the rates are equal.
-
-    Example:
-    >>> resample_numpy(np.zeros((20, 512)), 256).shape
-    (20, 500)
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if fs_in <= 0 or fs_out <= 0:
-        raise ValueError(f"rates must be positive, got fs_in={fs_in}, fs_out={fs_out}")
-    num = int(Fraction(x.shape[-1]) * Fraction(fs_out) / Fraction(fs_in))
-    if num <= 0:
-        raise SignalError(f"resampling {x.shape[-1]} samples from {fs_in} to {fs_out} Hz leaves none")
-    return x if num == x.shape[-1] else scipy.signal.resample(x, num, axis=-1)
-
-
-def _window_grid(n_samples, fs, wl, ws):
-    length, step = int(math.floor(wl * fs)), int(math.floor(ws * fs))
-    if length <= 0 or step <= 0:
-        raise ValueError(f"window length {wl} s and step {ws} s give no samples at fs={fs}")
-    if n_samples <= length:
-        raise SignalError(
-            f"signal of {n_samples} samples is too short for one {wl} s window at {fs} Hz "
-            f"(needs more than {length}: a window ending exactly at the end is dropped)"
-        )
-    # IBM's loop: starts k * step while start + length < n_samples (strictly).
-    return length, step, (n_samples - length - 1) // step + 1
-
-
-def raw_windows_numpy(x, fs=TARGET_FS, wl=1.0, ws=0.25):
-    """IBM's sliding windows of raw samples: (channels, time) -> (n_windows, channels, floor(wl*fs)).
-
-    Example:
-    >>> raw_windows_numpy(np.zeros((20, 1000))).shape
-    (13, 20, 250)
-    """
-    x = np.asarray(x)
-    length, step, count = _window_grid(x.shape[-1], fs, wl, ws)
-    frames = np.lib.stride_tricks.sliding_window_view(x, length, axis=-1)[..., ::step, :][..., :count, :]
-    return np.ascontiguousarray(np.moveaxis(frames, -2, 0))
-
-
-def fft_windows_numpy(x, fs=TARGET_FS, wl=1.0, ws=0.25, fmax=24.0):
-    """IBM's log10 |rfft| windows, vectorised: (channels, time) -> (n_windows, channels, floor(fmax*wl)).
-
-    Bins 1..floor(fmax * wl); a magnitude that is exactly 0 is floored at 0.1 x the smallest
-    positive magnitude of its window (IBM's rule). Equals `kerasseizure.signal.fft_windows_reference`.
-
-    Example:
-    >>> fft_windows_numpy(np.random.randn(20, 1000)).shape
-    (13, 20, 24)
-    """
-    bins = int(math.floor(fmax * wl))
-    length = int(math.floor(wl * fs))
-    if not 1 <= bins <= length // 2:
-        raise ValueError(f"fmax={fmax} Hz with wl={wl} s keeps {bins} bins; need 1..{length // 2} at fs={fs}")
-    frames = raw_windows_numpy(np.asarray(x, dtype=np.float64), fs, wl, ws)
-    magnitude = np.abs(np.fft.rfft(frames, axis=-1))[..., 1 : bins + 1]
-    positive = magnitude > 0
-    if not positive.reshape(len(magnitude), -1).any(axis=1).all():
-        raise SignalError("a window is all zeros (log10 undefined; IBM's code would give -inf)")
-    smallest = np.where(positive, magnitude, np.inf).min(axis=(-2, -1), keepdims=True)
-    return np.log10(np.where(positive, magnitude, 0.1 * smallest))
-
-
-def ses_numpy(spectra, box_size=3, sigma=1.0, truncate=4.0, radii=(1, 2, 4), normalize=True, amin=1e-12):
-    """SES images of log-spectra windows: (n, channels, bins) -> (n, channels, bins, 3).
-
-    Channels: the map itself, its spectral-residual saliency (Hou & Zhang 2007) and its
-    centre-surround saliency; equals `kerasseizure.signal.saliency_encoded_spectrogram_reference`.
-
-    Example:
-    >>> ses_numpy(np.random.rand(4, 20, 24)).shape
-    (4, 20, 24, 3)
-    """
-    spectra = np.asarray(spectra, dtype=np.float64)
-    if spectra.ndim != 3:
-        raise ValueError(f"expected (n_windows, channels, bins) spectra, got shape {spectra.shape}")
-    spectrum = np.fft.fft2(spectra)
-    log_amplitude = np.log(np.maximum(np.abs(spectrum), amin))
-    box = (1, box_size, box_size)
-    residual = log_amplitude - scipy.ndimage.uniform_filter(log_amplitude, size=box, mode="wrap")
-    rebuilt = np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))
-    saliency = scipy.ndimage.gaussian_filter(np.abs(rebuilt) ** 2, (0, sigma, sigma), mode="reflect",
-                                             truncate=truncate)
-    contrast = sum(
-        np.abs(spectra - scipy.ndimage.uniform_filter(spectra, size=(1, 2 * r + 1, 2 * r + 1), mode="reflect"))
-        for r in radii
-    )
-    if normalize:
-        saliency, contrast = (_divide_by_peak(m) for m in (saliency, contrast))
-    return np.stack([spectra, saliency, contrast], axis=-1)
-
-
-def _divide_by_peak(maps):
-    peak = maps.max(axis=(-2, -1), keepdims=True)
-    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
-
-
 def preprocess_recording(signals, channel_names=None, fs=TARGET_FS, kind="ses", wl=1.0, ws=0.25, fmax=24.0,
                          montage="tcp20", ses_options=None, **_ignored):
     """A raw EEG segment -> the windows a student reads, as float32.
 
-    Steps (IBM / SeizureNet): TCP bipolar montage from the electrodes (skipped when
-    `channel_names` is None: `signals` are already bipolar), FFT resampling to 250 Hz, sliding
-    windows of wl seconds every ws seconds, then per window nothing ("raw": for a model with the
-    in-graph front-end), log10|rfft| ("fft") or the SES image ("ses").
+    Steps (IBM / SeizureNet), each a function of `kerasseizure.signal.reference`: TCP bipolar
+    montage from the electrodes (`tcp_bipolar_reference`; skipped when `channel_names` is None:
+    `signals` are already bipolar), FFT resampling to 250 Hz (`resample_reference`), sliding
+    windows of wl seconds every ws seconds (`window_frames`), then per window nothing ("raw": for
+    a model with the in-graph front-end), log10|rfft| ("fft", `fft_windows_reference`) or the SES
+    image ("ses", `saliency_encoded_spectrogram_reference`).
 
     Args:
         signals: (channels, time) array.
@@ -208,7 +70,8 @@ def preprocess_recording(signals, channel_names=None, fs=TARGET_FS, kind="ses", 
         wl, ws: window length and step in seconds. Defaults to 1.0 and 0.25.
         fmax: highest frequency kept, Hz. Defaults to 24.0.
         montage: "tcp20" or "tcp22". Defaults to "tcp20".
-        ses_options: dict of `ses_numpy` options (box_size, sigma, truncate, radii, normalize).
+        ses_options: dict of SES options (box_size, sigma, truncate, radii, normalize), see
+            `saliency_encoded_spectrogram_reference`.
         **_ignored: other keys of an export report's preprocessing dict (e.g. "samples").
 
     Returns:
@@ -221,17 +84,17 @@ def preprocess_recording(signals, channel_names=None, fs=TARGET_FS, kind="ses", 
     if kind not in ("ses", "fft", "raw"):
         raise ValueError(f"`kind` must be 'ses', 'fft' or 'raw', got {kind!r}")
     x = np.asarray(signals, dtype=np.float64)
-    if not np.isfinite(x).all():
-        raise SignalError("signals hold NaN or inf")
+    if x.ndim != 2:
+        raise ValueError(f"expected (channels, time) signals, got shape {x.shape}")
     if channel_names is not None:
-        x = tcp_bipolar_numpy(x, channel_names, montage)
-    x = resample_numpy(x, fs, TARGET_FS)
+        x = tcp_bipolar_reference(x, channel_names, montage)  # non-EEG channels are dropped here
+    x = resample_reference(x, fs_in=fs, fs_out=TARGET_FS)  # SignalError on NaN/inf
     if kind == "raw":
-        return raw_windows_numpy(x, TARGET_FS, wl, ws).astype(np.float32)
-    spectra = fft_windows_numpy(x, TARGET_FS, wl, ws, fmax)
+        return np.ascontiguousarray(window_frames(x, TARGET_FS, wl, ws), dtype=np.float32)
     if kind == "fft":
-        return spectra[..., None].astype(np.float32)
-    return ses_numpy(spectra, **(ses_options or {})).astype(np.float32)
+        return fft_windows_reference(x, TARGET_FS, wl, ws, fmax)[..., None].astype(np.float32)
+    ses = saliency_encoded_spectrogram_reference(x, TARGET_FS, wl, ws, fmax, **(ses_options or {}))
+    return ses.astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- inference

@@ -196,7 +196,7 @@ def build_hms_features(dataset, cache_dir=None, *, views=VIEWS, split="train", s
         SignalError: an EEG window of the wrong shape (sampling rate or columns).
     """
     from kerasseizure.io.hms import HMSDataset
-    from kerasseizure.signal import filters, montage, spectral
+    from kerasseizure.signal import filters, montage, reference, spectral
 
     views = (views,) if isinstance(views, str) else tuple(views)
     if not views or any(v not in VIEWS for v in views):
@@ -251,7 +251,7 @@ def build_hms_features(dataset, cache_dir=None, *, views=VIEWS, split="train", s
                        annotations[annotations["eeg_id"].isin(table["eeg_id"])],
                        ["eeg_id", "eeg_sub_id", "eeg_label_offset_seconds", "spectrogram_label_offset_seconds"]),
                    "n_eeg_ids": len(table)},
-        "code": cache_lib.code_version(filters, montage, spectral, sys.modules[__name__]),
+        "code": cache_lib.code_version(filters, montage, reference, spectral, sys.modules[__name__]),
     }
     store = cache_lib.FeatureCache(cache_dir if cache_dir is not None else cache_lib.default_cache_dir(),
                                    f"hms-{split}", config)

@@ -252,7 +252,8 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
         missing electrodes (unless skip_bad).
     """
     from kerasseizure.io.tusz import BENCHMARK_SPLITS, TUSZCorpus
-    from kerasseizure.signal import spectral, saliency, filters, montage as montage_module
+    from kerasseizure.signal import filters, reference, saliency, spectral
+    from kerasseizure.signal import montage as montage_module
     from kerasseizure.signal.spectral import fft_window_count, window_samples
 
     if representation not in REPRESENTATIONS:
@@ -285,7 +286,8 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
                    "recordings_sha256": cache_lib.table_fingerprint(
                        used, [c for c in ("edf_path", "fs", "duration", "n_electrodes") if c in used.columns]),
                    "n_seizures": len(seizures)},
-        "code": cache_lib.code_version(spectral, saliency, filters, montage_module, sys.modules[__name__]),
+        "code": cache_lib.code_version(spectral, saliency, filters, montage_module, reference,
+                                       sys.modules[__name__]),
     }
     store = cache_lib.FeatureCache(cache_dir if cache_dir is not None else cache_lib.default_cache_dir(),
                                    f"tusz-{representation.replace('_', '')}", config)

@@ -1,58 +1,57 @@
-"""Numeric transforms on arrays: TensorFlow implementations plus small NumPy/SciPy references.
+"""Numeric transforms on arrays: TensorFlow implementations plus NumPy/SciPy references.
 
 Convention: every public transform `name` is a TensorFlow implementation (float32, batched over
-leading axes, usable inside tf.function and tf.data.Dataset.map); `name_reference` in the same
-module is its NumPy/SciPy/librosa reference, used by the tests. Time is the last axis of 1-D
-transforms; montage functions take `channel_axis`. See docs/signal.md.
+leading axes, usable inside tf.function and tf.data.Dataset.map) in montage.py, filters.py,
+spectral.py or saliency.py; its NumPy/SciPy/librosa reference `name_reference` lives in
+`kerasseizure.signal.reference`, which never imports TensorFlow (the TF-free LiteRT runtime uses
+it as its preprocessing). Time is the last axis of 1-D transforms; montage functions take
+`channel_axis`. See docs/signal.md.
+
+Names load on first use, so `import kerasseizure.signal.reference` (or `from kerasseizure.signal
+import fft_windows_reference`) never imports TensorFlow.
 """
 
-from kerasseizure.signal.filters import (
-    bandpass,
-    butter_sos,
-    decimate,
-    fill_nan_with_mean,
-    lowpass,
-    require_finite,
-    resample,
-    sos_filter,
-    wavenet_input,
-)
-from kerasseizure.signal.montage import (
-    HMS_CHAIN_ORDER,
-    HMS_CHAIN_PAIRS,
-    bipolar,
-    electrode_indices,
-    hms_chains,
-    mirror_bipolar,
-    mirror_electrodes,
-    mirror_hms,
-    tcp_bipolar,
-    wavenet_differences,
-)
-from kerasseizure.signal.saliency import (
-    center_surround_saliency,
-    multi_spectral_ses,
-    saliency_encoded_spectrogram,
-    spectral_residual_saliency,
-)
-from kerasseizure.signal.spectral import (
-    KAGGLE_REGIONS,
-    fft_window_count,
-    fft_windows,
-    hms_eeg_spectrogram,
-    hms_image_from_panels,
-    hms_spectrogram_image,
-    kaggle_spectrogram_panels,
-    mel_spectrogram,
-    power_to_db,
-)
+import importlib
 
-__all__ = [
-    "HMS_CHAIN_ORDER", "HMS_CHAIN_PAIRS", "KAGGLE_REGIONS",
-    "bandpass", "bipolar", "butter_sos", "center_surround_saliency", "decimate", "electrode_indices",
-    "fft_window_count", "fft_windows", "fill_nan_with_mean", "hms_chains", "hms_eeg_spectrogram",
-    "hms_image_from_panels", "hms_spectrogram_image", "kaggle_spectrogram_panels", "lowpass",
-    "mel_spectrogram", "mirror_bipolar", "mirror_electrodes", "mirror_hms", "multi_spectral_ses",
-    "power_to_db", "require_finite", "resample", "saliency_encoded_spectrogram", "sos_filter",
-    "spectral_residual_saliency", "tcp_bipolar", "wavenet_differences", "wavenet_input",
-]
+_MODULES = ("montage", "filters", "spectral", "saliency", "reference")
+
+_EXPORTS = {
+    # TensorFlow implementations
+    "bandpass": "filters", "decimate": "filters", "fill_nan_with_mean": "filters", "lowpass": "filters",
+    "require_finite": "filters", "resample": "filters", "sos_filter": "filters", "wavenet_input": "filters",
+    "bipolar": "montage", "hms_chains": "montage", "mirror_bipolar": "montage", "mirror_electrodes": "montage",
+    "mirror_hms": "montage", "tcp_bipolar": "montage", "wavenet_differences": "montage",
+    "center_surround_saliency": "saliency", "multi_spectral_ses": "saliency",
+    "saliency_encoded_spectrogram": "saliency", "spectral_residual_saliency": "saliency",
+    "fft_windows": "spectral", "hms_eeg_spectrogram": "spectral", "hms_image_from_panels": "spectral",
+    "hms_spectrogram_image": "spectral", "kaggle_spectrogram_panels": "spectral", "mel_spectrogram": "spectral",
+    "power_to_db": "spectral",
+    # constants and TF-free helpers
+    "HMS_CHAIN_ORDER": "reference", "HMS_CHAIN_PAIRS": "reference", "KAGGLE_REGIONS": "reference",
+    "butter_sos": "reference", "electrode_indices": "reference", "fft_window_count": "reference",
+    "window_frames": "reference", "window_samples": "reference",
+    # NumPy/SciPy/librosa references
+    "bipolar_reference": "reference", "center_surround_saliency_reference": "reference",
+    "fft_windows_reference": "reference", "fill_nan_with_mean_reference": "reference",
+    "hms_chains_reference": "reference", "hms_eeg_spectrogram_reference": "reference",
+    "hms_spectrogram_image_reference": "reference", "kaggle_spectrogram_panels_reference": "reference",
+    "mel_spectrogram_reference": "reference", "mirror_bipolar_reference": "reference",
+    "resample_reference": "reference", "saliency_encoded_spectrogram_reference": "reference",
+    "sos_filter_reference": "reference", "spectral_residual_saliency_reference": "reference",
+    "tcp_bipolar_reference": "reference", "wavenet_differences_reference": "reference",
+    "wavenet_input_reference": "reference",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"kerasseizure.signal.{_EXPORTS[name]}"), name)
+    if name in _MODULES:
+        return importlib.import_module(f"kerasseizure.signal.{name}")
+    raise AttributeError(f"module 'kerasseizure.signal' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS) | set(_MODULES))

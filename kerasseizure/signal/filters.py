@@ -1,4 +1,4 @@
-"""Butterworth filtering, resampling and NaN handling: TensorFlow implementations + SciPy references.
+"""Butterworth filtering, resampling and NaN handling in TensorFlow (SciPy references in reference.py).
 
 All functions filter along the last axis (time). How the IIR filters run in TensorFlow:
 the causal filter `sosfilt(sos, x)` of a signal of N samples with zero initial state equals the
@@ -12,15 +12,31 @@ exactly: odd extension of `padlen` samples each side, initial state sosfilt_zi *
 forward pass, backward pass, crop. Tolerances are in docs/signal.md.
 """
 
-from fractions import Fraction
-
 import numpy as np
 import scipy.fft
 import scipy.signal
 import tensorflow as tf
 
 from kerasseizure.errors import SignalError
-from kerasseizure.signal.montage import wavenet_differences, wavenet_differences_reference
+from kerasseizure.signal.montage import wavenet_differences
+from kerasseizure.signal.reference import (
+    butter_sos,
+    check_finite,
+    default_padlen,
+    fill_nan_with_mean_reference,
+    resample_plan,
+    resample_reference,
+    sos_filter_reference,
+    wavenet_input_reference,
+)
+
+__all__ = [
+    "DIRECT_CONVOLUTION_MAX_TAPS", "IMPULSE_TAIL_TOLERANCE", "bandpass", "butter_sos", "decimate",
+    "default_padlen", "fill_nan_with_mean", "impulse_response", "lowpass", "polyphase_filter",
+    "require_finite", "resample", "sos_filter", "static_length", "wavenet_input",
+    # NumPy/SciPy references (defined in reference.py)
+    "fill_nan_with_mean_reference", "resample_reference", "sos_filter_reference", "wavenet_input_reference",
+]
 
 # Plain Python on static shapes: autograph has nothing to convert, and converting SciPy-calling
 # code costs seconds per trace inside tf.data.Dataset.map.
@@ -57,10 +73,7 @@ def require_finite(x, what):
     """
     x = tf.convert_to_tensor(x, tf.float32)
     if tf.executing_eagerly():
-        values = x.numpy()
-        bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
-        if bad:
-            raise SignalError(f"{what}: {bad} NaN/inf values in input of shape {values.shape}")
+        check_finite(x.numpy(), what)
         return x
     return tf.debugging.assert_all_finite(x, f"SignalError: {what}: NaN/inf values in input")
 
@@ -91,57 +104,7 @@ def fill_nan_with_mean(x, axis=-1):
     return filled, tf.reduce_sum(tf.cast(missing, tf.int32), axis=axis)
 
 
-def fill_nan_with_mean_reference(x, axis=-1):
-    """NumPy reference of `fill_nan_with_mean` (the starters' nanmean / nan_to_num rule)."""
-    x = np.moveaxis(np.array(x, dtype=np.float64), axis, -1)
-    counts = np.isnan(x).sum(axis=-1)
-    flat = x.reshape(-1, x.shape[-1])
-    for row in flat:
-        if np.isnan(row).mean() < 1:
-            row[np.isnan(row)] = np.nanmean(row)
-        else:
-            row[:] = 0.0
-    return np.moveaxis(flat.reshape(x.shape), -1, axis), counts
-
-
-# ----------------------------------------------------------------------------- filter design
-
-
-def butter_sos(order, low_hz, high_hz, fs):
-    """Butterworth design as second-order sections (`scipy.signal.butter(..., output="sos")`).
-
-    Args:
-        order: the order passed to butter (a band-pass of order n has 2n poles, as in SciPy).
-        low_hz: lower cut-off in Hz, or None for a low-pass.
-        high_hz: upper cut-off in Hz, or None for a high-pass.
-        fs: sampling rate in Hz.
-
-    Returns:
-        float64 array (sections, 6).
-
-    >>> butter_sos(4, None, 20.0, 200.0).shape
-    (2, 6)
-    """
-    nyquist = fs / 2.0
-    for name, value in (("low_hz", low_hz), ("high_hz", high_hz)):
-        if value is not None and not 0.0 < value < nyquist:
-            raise ValueError(f"{name}={value} must lie in (0, {nyquist}) for fs={fs}")
-    if low_hz is None and high_hz is None:
-        raise ValueError("give low_hz, high_hz or both")
-    if low_hz is None:
-        return scipy.signal.butter(order, high_hz, btype="lowpass", fs=fs, output="sos")
-    if high_hz is None:
-        return scipy.signal.butter(order, low_hz, btype="highpass", fs=fs, output="sos")
-    if low_hz >= high_hz:
-        raise ValueError(f"low_hz={low_hz} must be below high_hz={high_hz}")
-    return scipy.signal.butter(order, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
-
-
-def default_padlen(sos):
-    """sosfiltfilt's default odd-extension length for these sections (3 * (2 * sections + 1 - ...))."""
-    sos = np.asarray(sos)
-    trailing_zeros = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
-    return 3 * (2 * len(sos) + 1 - trailing_zeros)
+# ----------------------------------------------------------------------------- impulse responses
 
 
 def impulse_response(sos, length, tail_tolerance=IMPULSE_TAIL_TOLERANCE):
@@ -245,15 +208,6 @@ def sos_filter(x, sos, zero_phase=True, padlen=None, check_finite=True):
     if not 0 <= padlen < length:
         raise SignalError(f"zero-phase filtering needs padlen={padlen} < signal length {length} and >= 0")
     return _restore(_zero_phase_rows(rows, sos, length, padlen), lead)
-
-
-def sos_filter_reference(x, sos, zero_phase=True, padlen=None):
-    """SciPy reference of `sos_filter`: sosfiltfilt (odd padding) or sosfilt, float64."""
-    x = np.asarray(x, dtype=np.float64)
-    if zero_phase:
-        padlen = default_padlen(sos) if padlen is None else padlen
-        return scipy.signal.sosfiltfilt(sos, x, axis=-1, padtype="odd", padlen=padlen)
-    return scipy.signal.sosfilt(sos, x, axis=-1)
 
 
 @_plain_python
@@ -364,35 +318,13 @@ def resample(x, num=None, fs_in=None, fs_out=None, method="fft", window=("kaiser
     """
     x = tf.convert_to_tensor(x, tf.float32)
     length = static_length(x, "resample")
+    plan = resample_plan(length, num, fs_in, fs_out, method)
     x = require_finite(x, "resample")
-    if method == "fft":
-        if num is None:
-            if fs_in is None or fs_out is None:
-                raise ValueError("give num or both fs_in and fs_out")
-            num = int(Fraction(length) * Fraction(fs_out) / Fraction(fs_in))
-        if num <= 0:
-            raise SignalError(f"resample to {num} samples from {length}")
-        return x if num == length else _fft_resample(x, int(num))
-    if method == "polyphase":
-        if fs_in is None or fs_out is None:
-            raise ValueError("method='polyphase' needs fs_in and fs_out")
-        ratio = Fraction(fs_out) / Fraction(fs_in)
-        if num is not None and num != -(-length * ratio.numerator // ratio.denominator):
-            raise ValueError(f"polyphase output length is fixed by the rates; num={num} disagrees")
-        if ratio == 1:
-            return x
-        return _polyphase_resample(x, ratio.numerator, ratio.denominator, window)
-    raise ValueError(f"method must be 'fft' or 'polyphase', got {method!r}")
-
-
-def resample_reference(x, num=None, fs_in=None, fs_out=None, method="fft", window=("kaiser", 5.0)):
-    """SciPy reference of `resample` (same arguments), float64."""
-    x = np.asarray(x, dtype=np.float64)
-    if method == "fft":
-        num = int(Fraction(x.shape[-1]) * Fraction(fs_out) / Fraction(fs_in)) if num is None else num
-        return scipy.signal.resample(x, num, axis=-1)
-    ratio = Fraction(fs_out) / Fraction(fs_in)
-    return scipy.signal.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1, window=window)
+    if plan[0] == "identity":
+        return x
+    if plan[0] == "fft":
+        return _fft_resample(x, plan[1])
+    return _polyphase_resample(x, plan[1], plan[2], window)
 
 
 @_plain_python
@@ -452,21 +384,3 @@ def wavenet_input(eeg, fs=200, low_hz=None, high_hz=20.0, order=4, zero_phase=Fa
         filtered = _causal_rows(rows, sos, length, stride=keep_every)
     out = tf.linalg.matrix_transpose(_restore(filtered, lead))
     return (out, nan_count) if return_nan_count else out
-
-
-def wavenet_input_reference(eeg, fs=200, low_hz=None, high_hz=20.0, order=4, zero_phase=False,
-                            clip=1024.0, scale=32.0, keep_every=5, padlen=None):
-    """The starter's NumPy/SciPy path for one (time, 20) window: per-column loop, butter(b, a) + lfilter."""
-    eeg = np.array(eeg, dtype=np.float32)
-    filled, _ = fill_nan_with_mean_reference(eeg, axis=0)
-    diffs = np.clip(wavenet_differences_reference(filled), -clip, clip) / scale
-    if low_hz is None:
-        b, a = scipy.signal.butter(order, high_hz / (fs / 2.0), btype="low")
-    else:
-        b, a = scipy.signal.butter(order, [low_hz / (fs / 2.0), high_hz / (fs / 2.0)], btype="band")
-    if zero_phase:
-        sos = butter_sos(order, low_hz, high_hz, fs)
-        filtered = sos_filter_reference(diffs.T, sos, True, padlen).T
-    else:
-        filtered = scipy.signal.lfilter(b, a, diffs, axis=0)
-    return filtered[::keep_every]

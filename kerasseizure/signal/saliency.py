@@ -9,14 +9,29 @@ the unit a 2-D CNN classifies; a seizure's score is the mean over its windows):
 - channel 2, centre-surround saliency: sum over radii r of |F - box_{2r+1}(F)| (reflect boundary);
 - channels 1 and 2 are divided by their per-window maximum (0 stays 0) when normalize=True.
 Multi-spectral: one SES per ensemble member, each with its own fmax on the same window grid.
-Every parameter is explicit; the NumPy/SciPy references carry the `_reference` suffix.
+Every parameter is explicit; the NumPy/SciPy references (`_reference` suffix) and the filter
+matrices shared with the TFLite front-end live in the TF-free `kerasseizure.signal.reference`.
 """
 
 import numpy as np
-import scipy.ndimage
 import tensorflow as tf
 
-from kerasseizure.signal.spectral import fft_windows, fft_windows_reference
+from kerasseizure.signal.reference import (
+    box_filter_matrix,
+    center_surround_saliency_reference,
+    gaussian_filter_matrix,
+    saliency_encoded_spectrogram_reference,
+    spectral_residual_saliency_reference,
+)
+from kerasseizure.signal.spectral import fft_windows
+
+__all__ = [
+    "box_mean", "center_surround_saliency", "gaussian_smooth", "multi_spectral_ses",
+    "saliency_encoded_spectrogram", "spectral_residual_saliency",
+    # NumPy/scipy.ndimage references (defined in reference.py)
+    "center_surround_saliency_reference", "saliency_encoded_spectrogram_reference",
+    "spectral_residual_saliency_reference",
+]
 
 # Plain Python on static shapes: autograph has nothing to convert, and converting SciPy-calling
 # code costs seconds per trace inside tf.data.Dataset.map.
@@ -30,9 +45,8 @@ def _map_size(maps, what):
     return int(height), int(width)
 
 
-def _axis_operator(size, filter1d):
-    """(size, size) matrix M with M @ v == filter1d(v) for every vector v (the filter is linear)."""
-    return tf.constant(filter1d(np.eye(size), axis=0), tf.float32)
+def _constant(matrix):
+    return tf.constant(np.asarray(matrix, np.float32))
 
 
 def _separable(maps, rows_operator, columns_operator):
@@ -45,8 +59,8 @@ def _separable(maps, rows_operator, columns_operator):
 def box_mean(maps, size, mode="reflect"):
     """Mean over a size x size neighbourhood of each point of (..., H, W) maps (odd size).
 
-    The filter is applied as two small matrices built from scipy.ndimage.uniform_filter1d on an
-    identity, so boundaries follow SciPy exactly (also for boxes larger than the map).
+    The filter is applied as two small matrices (`reference.box_filter_matrix`: uniform_filter1d on
+    an identity), so boundaries follow SciPy exactly (also for boxes larger than the map).
 
     Args:
         maps: (..., H, W) float maps with static H, W.
@@ -65,11 +79,8 @@ def box_mean(maps, size, mode="reflect"):
     if mode not in ("reflect", "wrap"):
         raise ValueError(f"mode must be 'reflect' or 'wrap', got {mode!r}")
     height, width = _map_size(maps, "box_mean")
-
-    def filter1d(eye, axis):
-        return scipy.ndimage.uniform_filter1d(eye, size, axis=axis, mode=mode)
-
-    return _separable(maps, _axis_operator(height, filter1d), _axis_operator(width, filter1d))
+    rows, columns = box_filter_matrix(height, size, mode), box_filter_matrix(width, size, mode)
+    return _separable(maps, _constant(rows), _constant(columns))
 
 
 @_plain_python
@@ -81,11 +92,8 @@ def gaussian_smooth(maps, sigma=1.0, truncate=4.0):
     """
     maps = tf.convert_to_tensor(maps, tf.float32)
     height, width = _map_size(maps, "gaussian_smooth")
-
-    def filter1d(eye, axis):
-        return scipy.ndimage.gaussian_filter1d(eye, sigma, axis=axis, mode="reflect", truncate=truncate)
-
-    return _separable(maps, _axis_operator(height, filter1d), _axis_operator(width, filter1d))
+    rows, columns = gaussian_filter_matrix(height, sigma, truncate), gaussian_filter_matrix(width, sigma, truncate)
+    return _separable(maps, _constant(rows), _constant(columns))
 
 
 def _normalize_by_max(maps):
@@ -123,15 +131,6 @@ def spectral_residual_saliency(maps, box_size=3, sigma=1.0, truncate=4.0, amin=1
     return gaussian_smooth(tf.square(tf.abs(rebuilt)), sigma, truncate)
 
 
-def spectral_residual_saliency_reference(map2d, box_size=3, sigma=1.0, truncate=4.0, amin=1e-12):
-    """NumPy/scipy.ndimage reference of `spectral_residual_saliency` for one (H, W) map, float64."""
-    spectrum = np.fft.fft2(np.asarray(map2d, dtype=np.float64))
-    log_amplitude = np.log(np.maximum(np.abs(spectrum), amin))
-    residual = log_amplitude - scipy.ndimage.uniform_filter(log_amplitude, size=box_size, mode="wrap")
-    rebuilt = np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))
-    return scipy.ndimage.gaussian_filter(np.abs(rebuilt) ** 2, sigma, mode="reflect", truncate=truncate)
-
-
 @_plain_python
 def center_surround_saliency(maps, radii=(1, 2, 4)):
     """Centre-surround contrast: sum over radii r of |map - mean of its (2r+1)^2 neighbourhood|.
@@ -150,12 +149,6 @@ def center_surround_saliency(maps, radii=(1, 2, 4)):
     if not radii:
         raise ValueError("center_surround_saliency needs at least one radius")
     return tf.add_n([tf.abs(maps - box_mean(maps, 2 * r + 1, mode="reflect")) for r in radii])
-
-
-def center_surround_saliency_reference(map2d, radii=(1, 2, 4)):
-    """scipy.ndimage reference of `center_surround_saliency` for one (H, W) map, float64."""
-    map2d = np.asarray(map2d, dtype=np.float64)
-    return sum(np.abs(map2d - scipy.ndimage.uniform_filter(map2d, size=2 * r + 1, mode="reflect")) for r in radii)
 
 
 @_plain_python
@@ -183,21 +176,6 @@ def saliency_encoded_spectrogram(x, fs=250, wl=1.0, ws=0.25, fmax=24.0, box_size
     if normalize:
         residual, contrast = _normalize_by_max(residual), _normalize_by_max(contrast)
     return tf.stack([spectra, residual, contrast], axis=-1)
-
-
-def saliency_encoded_spectrogram_reference(x, fs=250, wl=1.0, ws=0.25, fmax=24.0, box_size=3, sigma=1.0,
-                                           truncate=4.0, radii=(1, 2, 4), normalize=True):
-    """NumPy reference of `saliency_encoded_spectrogram` for one (channels, time) array, window by window."""
-    spectra = fft_windows_reference(x, fs=fs, wl=wl, ws=ws, fmax=fmax)
-    images = []
-    for window in spectra:
-        residual = spectral_residual_saliency_reference(window, box_size, sigma, truncate)
-        contrast = center_surround_saliency_reference(window, radii)
-        if normalize:
-            residual = residual / residual.max() if residual.max() > 0 else residual
-            contrast = contrast / contrast.max() if contrast.max() > 0 else contrast
-        images.append(np.stack([window, residual, contrast], axis=-1))
-    return np.stack(images)
 
 
 @_plain_python

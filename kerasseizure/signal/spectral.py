@@ -1,11 +1,9 @@
 """Spectral features: IBM log-FFT windows, librosa-exact mel spectrograms and the HMS images.
 
-TensorFlow implementations work on the last (time) axis with any leading batch axes; the
-NumPy/librosa references carry the `_reference` suffix. Tolerances are in docs/signal.md.
+TensorFlow implementations work on the last (time) axis with any leading batch axes; their
+NumPy/librosa references (`_reference` suffix) and the shared window-grid helpers live in the
+TF-free `kerasseizure.signal.reference`. Tolerances are in docs/signal.md.
 """
-
-import math
-import warnings
 
 import numpy as np
 import scipy.signal
@@ -13,56 +11,47 @@ import tensorflow as tf
 
 from kerasseizure.errors import SignalError
 from kerasseizure.io.channels import HMS_EEG_COLUMNS
-from kerasseizure.signal.filters import fill_nan_with_mean, fill_nan_with_mean_reference, require_finite
-from kerasseizure.signal.montage import hms_chains, hms_chains_reference
+from kerasseizure.signal.filters import fill_nan_with_mean, require_finite
+from kerasseizure.signal.montage import hms_chains
+from kerasseizure.signal.reference import (
+    ALL_ZERO_WINDOW,
+    HMS_EEG_MEL,
+    HMS_PANEL_FRAMES,
+    KAGGLE_CANVAS_TOP,
+    KAGGLE_COLUMNS,
+    KAGGLE_CROP,
+    KAGGLE_REGIONS,
+    KAGGLE_ROWS,
+    check_fft_window_args,
+    check_kaggle,
+    dft_basis,
+    fft_bin_count,
+    fft_window_count,
+    fft_windows_reference,
+    hms_eeg_spectrogram_reference,
+    hms_spectrogram_image_reference,
+    kaggle_spectrogram_panels_reference,
+    mel_filterbank,
+    mel_frame_count,
+    mel_spectrogram_reference,
+    window_samples,
+)
+
+__all__ = [
+    "HMS_EEG_MEL", "HMS_PANEL_FRAMES", "KAGGLE_CANVAS_TOP", "KAGGLE_COLUMNS", "KAGGLE_CROP", "KAGGLE_REGIONS",
+    "KAGGLE_ROWS", "fft_bin_count", "fft_window_count", "fft_windows", "hms_eeg_spectrogram",
+    "hms_image_from_panels", "hms_spectrogram_image", "kaggle_spectrogram_panels", "mel_filterbank",
+    "mel_frame_count", "mel_spectrogram", "power_to_db", "window_samples",
+    # NumPy/librosa references (defined in reference.py)
+    "fft_windows_reference", "hms_eeg_spectrogram_reference", "hms_spectrogram_image_reference",
+    "kaggle_spectrogram_panels_reference", "mel_spectrogram_reference",
+]
 
 # Plain Python on static shapes: autograph has nothing to convert, and converting SciPy-calling
 # code costs seconds per trace inside tf.data.Dataset.map.
 _plain_python = tf.autograph.experimental.do_not_convert
 
 # ----------------------------------------------------------------------------- IBM FFT windows
-
-
-def window_samples(fs, wl, ws):
-    """(window length, step) in samples as IBM computes them: floor(wl * fs), floor(ws * fs).
-
-    >>> window_samples(250, 1.0, 0.25)
-    (250, 62)
-    """
-    length, step = int(math.floor(wl * fs)), int(math.floor(ws * fs))
-    if length <= 0 or step <= 0:
-        raise ValueError(f"window length {wl} s and step {ws} s give no samples at fs={fs}")
-    return length, step
-
-
-def fft_window_count(n_samples, fs=250, wl=1.0, ws=0.25):
-    """Windows IBM's loop yields: starts k * step with start + length < n_samples (strictly).
-
-    A last window that ends exactly at the signal end is therefore dropped.
-
-    >>> fft_window_count(1000, 250, 1.0, 0.25), fft_window_count(250 + 62, 250, 1.0, 0.25)
-    (13, 1)
-    """
-    length, step = window_samples(fs, wl, ws)
-    return 0 if n_samples <= length else (n_samples - length - 1) // step + 1
-
-
-def fft_bin_count(fmax, wl):
-    """Bins kept per window: IBM slices rfft bins 1..floor(fmax * wl) (bin k is k / wl Hz)."""
-    return int(math.floor(fmax * wl))
-
-
-def _check_fft_window_args(n_samples, fs, wl, ws, fmax):
-    length, step = window_samples(fs, wl, ws)
-    bins = fft_bin_count(fmax, wl)
-    if not 1 <= bins <= length // 2:
-        raise ValueError(f"fmax={fmax} Hz with wl={wl} s keeps {bins} bins; need 1..{length // 2} (Nyquist) at fs={fs}")
-    if n_samples is not None and n_samples <= length:
-        raise SignalError(
-            f"signal of {n_samples} samples is too short for one {wl} s window at {fs} Hz "
-            f"(needs more than {length} samples: a window ending exactly at the end is dropped)"
-        )
-    return length, step, bins
 
 
 @_plain_python
@@ -93,7 +82,7 @@ def fft_windows(x, fs=250, wl=1.0, ws=0.25, fmax=24.0):
     TensorShape([13, 20, 24])
     """
     x = tf.convert_to_tensor(x, tf.float32)
-    length, step, bins = _check_fft_window_args(x.shape[-1], fs, wl, ws, fmax)
+    length, step, bins = check_fft_window_args(x.shape[-1], fs, wl, ws, fmax)
     x = require_finite(x, "fft_windows")
     if x.shape[-1] is None:
         check = tf.debugging.assert_greater(
@@ -105,23 +94,17 @@ def fft_windows(x, fs=250, wl=1.0, ws=0.25, fmax=24.0):
     # the DFT basis of the kept bins replaces the rfft. (A strided conv1d did the same without
     # frames, but oneDNN asks for hundreds of GiB when it yields a single long window.)
     frames = tf.signal.frame(x[..., :-1], length, step, pad_end=False)  # (..., C, W, length)
-    parts = tf.matmul(frames, tf.constant(_dft_basis(length, bins), tf.float32))
+    parts = tf.matmul(frames, tf.constant(dft_basis(length, bins), tf.float32))
     magnitude = tf.sqrt(tf.square(parts[..., :bins]) + tf.square(parts[..., bins:]))  # (..., C, W, K)
     rank = magnitude.shape.rank
     magnitude = tf.transpose(magnitude, list(range(rank - 3)) + [rank - 2, rank - 3, rank - 1])
     return _log10_with_floor(magnitude)
 
 
-def _dft_basis(length, bins):
-    """(length, 2 * bins) real DFT basis of bins 1..bins: cos parts then -sin parts."""
-    angle = 2.0 * np.pi * np.outer(np.arange(length), np.arange(1, bins + 1)) / length
-    return np.concatenate([np.cos(angle), -np.sin(angle)], axis=1)
-
-
 def _log10_with_floor(magnitude):
     positive = magnitude > 0
     smallest = tf.reduce_min(tf.where(positive, magnitude, np.inf), axis=[-2, -1], keepdims=True)
-    message = "fft_windows: a window is all zeros (log10 undefined; IBM's code would give -inf)"
+    message = ALL_ZERO_WINDOW
     if tf.executing_eagerly() and not np.all(np.isfinite(smallest.numpy())):
         raise SignalError(message)
     check = tf.debugging.assert_less(
@@ -132,31 +115,7 @@ def _log10_with_floor(magnitude):
     return tf.math.log(floored) / np.float32(np.log(10.0))
 
 
-def fft_windows_reference(x, fs=250, wl=1.0, ws=0.25, fmax=24.0):
-    """NumPy reference of `fft_windows` for one (channels, time) array: IBM's while-loop, float64."""
-    x = np.asarray(x, dtype=np.float64)
-    length, step, bins = _check_fft_window_args(x.shape[-1], fs, wl, ws, fmax)
-    windows = []
-    start = 0
-    while start + length < x.shape[-1]:
-        magnitude = np.abs(np.fft.rfft(x[:, start : start + length], axis=-1))[:, 1 : bins + 1]
-        zero = magnitude <= 0
-        if zero.all():
-            raise SignalError("fft_windows_reference: a window is all zeros")
-        magnitude[zero] = 0.1 * magnitude[~zero].min()
-        windows.append(np.log10(magnitude))
-        start += step
-    return np.stack(windows)
-
-
 # ----------------------------------------------------------------------------- mel spectrogram
-
-
-def mel_filterbank(sr, n_fft, n_mels=128, fmin=0.0, fmax=None):
-    """librosa's Slaney-normalised mel filterbank (n_mels, 1 + n_fft // 2), float64."""
-    import librosa
-
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, dtype=np.float64)
 
 
 def _stft_power_basis(n_fft, win_length, n_bins):
@@ -170,11 +129,6 @@ def _stft_power_basis(n_fft, win_length, n_bins):
     offset = (n_fft - win_length) // 2
     angle = 2.0 * np.pi * np.outer(np.arange(win_length) + offset, np.arange(n_bins)) / n_fft
     return np.concatenate([window[:, None] * np.cos(angle), -window[:, None] * np.sin(angle)], axis=1)
-
-
-def mel_frame_count(n_samples, hop_length):
-    """Frames of a centred STFT: 1 + n_samples // hop_length."""
-    return 1 + n_samples // hop_length
 
 
 @_plain_python
@@ -224,17 +178,6 @@ def mel_spectrogram(y, sr=200, n_fft=1024, hop_length=39, win_length=None, n_mel
     return tf.linalg.matrix_transpose(tf.matmul(spectrum, mel_weights))
 
 
-def mel_spectrogram_reference(y, sr=200, n_fft=1024, hop_length=39, win_length=None, n_mels=128,
-                              fmin=0.0, fmax=None, power=2.0):
-    """librosa.feature.melspectrogram with the same arguments (center=True, default pad mode)."""
-    import librosa
-
-    return librosa.feature.melspectrogram(
-        y=np.asarray(y), sr=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-        n_mels=n_mels, fmin=fmin, fmax=fmax, power=power,
-    )
-
-
 @_plain_python
 def power_to_db(spectrogram, amin=1e-10, top_db=80.0):
     """librosa.power_to_db(S, ref=np.max, amin, top_db) applied per spectrogram (last two axes).
@@ -256,9 +199,6 @@ def power_to_db(spectrogram, amin=1e-10, top_db=80.0):
 
 
 # ----------------------------------------------------------------------------- HMS EEG spectrogram
-
-HMS_EEG_MEL = dict(n_fft=1024, win_length=128, n_mels=128, fmin=0.0, fmax=20.0)
-HMS_PANEL_FRAMES = 256
 
 
 def _check_hms_eeg(eeg, fs):
@@ -308,37 +248,7 @@ def hms_eeg_spectrogram(eeg, fs=200, return_nan_count=False):
     return (image, nan_count) if return_nan_count else image
 
 
-def hms_eeg_spectrogram_reference(eeg, fs=200):
-    """The starter's path for one (time, 20) window: per-difference librosa calls in a Python loop."""
-    import librosa
-
-    eeg = np.asarray(eeg, dtype=np.float32)
-    diffs = hms_chains_reference(eeg).astype(np.float32).T  # (16, time)
-    hop = eeg.shape[0] // HMS_PANEL_FRAMES
-    image = np.zeros((128, HMS_PANEL_FRAMES, 4), dtype=np.float32)
-    for k in range(16):
-        x, _ = fill_nan_with_mean_reference(diffs[k])
-        mel = librosa.feature.melspectrogram(y=x.astype(np.float32), sr=fs, hop_length=hop, **HMS_EEG_MEL)
-        db = librosa.power_to_db(mel, ref=np.max).astype(np.float32)[:, :HMS_PANEL_FRAMES]
-        image[:, :, k // 4] += (db + 40.0) / 40.0
-    return image / 4.0
-
-
 # ----------------------------------------------------------------------------- Kaggle spectrogram
-
-KAGGLE_ROWS = 300
-KAGGLE_COLUMNS = 400
-KAGGLE_REGIONS = ("LL", "RL", "LP", "RP")  # parquet column order
-KAGGLE_CROP = 22
-KAGGLE_CANVAS_TOP = 14
-
-
-def _check_kaggle(values):
-    if tuple(values.shape[-2:]) != (KAGGLE_ROWS, KAGGLE_COLUMNS):
-        raise SignalError(
-            f"Kaggle spectrogram window must be (..., {KAGGLE_ROWS} rows, {KAGGLE_COLUMNS} columns) "
-            f"without the time column, got shape {tuple(values.shape)}"
-        )
 
 
 @_plain_python
@@ -363,7 +273,7 @@ def kaggle_spectrogram_panels(values, standardize_over="panel", eps=1e-6):
     TensorShape([128, 256, 4])
     """
     values = tf.convert_to_tensor(values, tf.float32)
-    _check_kaggle(values)
+    check_kaggle(values)
     if standardize_over not in ("panel", "stack"):
         raise ValueError(f"standardize_over must be 'panel' or 'stack', got {standardize_over!r}")
     rank = values.shape.rank
@@ -382,23 +292,6 @@ def kaggle_spectrogram_panels(values, standardize_over="panel", eps=1e-6):
     bottom = 128 - KAGGLE_CANVAS_TOP - 100
     canvas = tf.pad(cropped, [[0, 0]] * (rank - 2) + [[0, 0], [KAGGLE_CANVAS_TOP, bottom], [0, 0]])
     return tf.transpose(canvas, list(range(rank - 2)) + [rank - 1, rank, rank - 2])
-
-
-def kaggle_spectrogram_panels_reference(values, standardize_over="panel", eps=1e-6):
-    """The starter's NumPy loop for one (300, 400) window (standardize_over as in the TF version)."""
-    values = np.asarray(values, dtype=np.float64)
-    _check_kaggle(values)
-    logs = [np.log(np.clip(values[:, k * 100 : (k + 1) * 100].T, np.exp(-4), np.exp(8))) for k in range(4)]
-    out = np.zeros((128, 256, 4), dtype=np.float64)
-    stack = np.stack(logs)
-    for k, img in enumerate(logs):
-        source = img if standardize_over == "panel" else stack
-        with warnings.catch_warnings():  # an all-NaN region: NaN statistics -> zeros, as in the starter
-            warnings.simplefilter("ignore", RuntimeWarning)
-            m, s = np.nanmean(source), np.nanstd(source)
-        img = np.nan_to_num((img - m) / (s + eps), nan=0.0)
-        out[KAGGLE_CANVAS_TOP : KAGGLE_CANVAS_TOP + 100, :, k] = img[:, KAGGLE_CROP:-KAGGLE_CROP] / 2.0
-    return out
 
 
 # ----------------------------------------------------------------------------- HMS image
@@ -464,15 +357,3 @@ def hms_spectrogram_image(eeg, kaggle_spectrogram=None, fs=200, image_size=None,
     if kaggle_spectrogram is not None:
         kaggle_panels = kaggle_spectrogram_panels(kaggle_spectrogram, standardize_over=standardize_over)
     return hms_image_from_panels(eeg_panels, kaggle_panels, image_size=image_size, channels=channels)
-
-
-def hms_spectrogram_image_reference(eeg, kaggle_spectrogram=None, fs=200):
-    """The starter's NumPy path for one window: panels, then the model's concatenations, 3 channels."""
-    eeg_panels = hms_eeg_spectrogram_reference(eeg, fs)
-    eeg_half = np.concatenate([eeg_panels[:, :, k] for k in range(4)], axis=0)
-    if kaggle_spectrogram is None:
-        image = eeg_half
-    else:
-        kaggle = kaggle_spectrogram_panels_reference(kaggle_spectrogram)
-        image = np.concatenate([np.concatenate([kaggle[:, :, k] for k in range(4)], axis=0), eeg_half], axis=1)
-    return np.repeat(image[..., None], 3, axis=-1)

@@ -523,6 +523,24 @@ def _restore_state(run_dir, model, *, epochs, seed, global_batch, monitor, mode)
     return state
 
 
+def _check_workers_agree(state, strategy, run_dir):
+    """Multi-worker: every worker must resume from the same epoch, or the collectives deadlock.
+
+    Each worker restores from its own folder, and a kill can land between the chief's and another
+    worker's checkpoint write. One collective (on every worker, before any early return) compares
+    the restored epochs; all workers then raise the same error instead of hanging.
+    """
+    if not strategies_lib.is_multi_worker(strategy):
+        return
+    rows = strategies_lib.gather_ints(strategy, [state["epoch"]])
+    epochs_restored = sorted({row[0] for row in rows})
+    if len(epochs_restored) > 1:
+        raise ResumeError(
+            f"{run_dir}: the workers restored different epochs {epochs_restored}; remove the checkpoints "
+            f"after epoch {epochs_restored[0]} (and final.npz) from the run folders of the workers that are ahead"
+        )
+
+
 def fit(
     model,
     train_data,
@@ -614,10 +632,12 @@ def fit(
             raise FitConfigError("compile=False needs a compiled model")
         source = as_epoch_source(train_data)
         _ensure_built(model, source, seed, global_batch)
+        strategies_lib.adapt_model_for_strategy(model, strategy)  # multi-worker only (Keras 3.15 fix)
         runs.write_run_info(run_dir, _fit_config(config, epochs, lr, optimizer, loss, batch_size, global_batch,
                                                   seed, policy, strategy, monitor, mode, early_stopping_patience))
         state = _restore_state(run_dir, model, epochs=epochs, seed=seed, global_batch=global_batch,
                                monitor=monitor, mode=mode)
+        _check_workers_agree(state, strategy, run_dir)
         start = state["epoch"]
         if state["completed"]:
             return _result(model, state, 0, run_dir)

@@ -13,6 +13,9 @@ remainder under any multi-replica strategy.
 
 Multi-worker runs read the cluster from the TF_CONFIG environment variable; the chief (or worker
 0 when there is no chief) writes the run folder, the others write to a `worker-<i>` sub-folder.
+
+Keras 3.15's TensorFlow trainer cannot run `model.fit` / `evaluate` under a MultiWorkerMirroredStrategy
+spanning several workers as it is; `adapt_model_for_strategy` applies a per-model fix (see there).
 """
 
 import json
@@ -134,6 +137,23 @@ def is_chief(strategy=None, environ=None):
     return task_type == "worker" and task_index == 0 and not has_chief
 
 
+def gather_ints(strategy, values):
+    """All workers' integer `values` (a collective: every worker must call it at the same point).
+
+    Args:
+        strategy: the strategy in use.
+        values: list of ints, the same length on every worker.
+
+    Returns:
+        list of lists: one row per replica (the rows of one worker's replicas are equal).
+    """
+    import tensorflow as tf
+
+    local = tf.constant([list(map(int, values))], tf.int64)
+    gathered = strategy.gather(local, axis=0) if is_multi_worker(strategy) else local
+    return [list(map(int, row)) for row in gathered.numpy()]
+
+
 def shard_options(dataset, strategy):
     """Give `dataset` the auto-shard policy DATA under a multi-worker strategy (else unchanged).
 
@@ -148,3 +168,71 @@ def shard_options(dataset, strategy):
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
+
+
+def adapt_model_for_strategy(model, strategy):
+    """Let Keras 3.15's `model.fit` / `evaluate` run under a multi-worker strategy (else no-op).
+
+    Two code paths of `keras/src/backend/tensorflow/trainer.py` (Keras 3.15) raise when the
+    MultiWorkerMirroredStrategy spans more than one worker:
+
+    1. `_maybe_symbolic_build` (start of every fit / evaluate) calls
+       `strategy.reduce("MEAN", batch, axis=None)` on the whole nested (x, y) batch, only to learn
+       its shapes and dtypes for `_symbolic_build`. The collective cross-device ops accept one
+       value, not a nested structure ("Attempt to convert a value (PerReplica) ... to a Tensor").
+       Replacement: build from the first LOCAL replica's batch, which has exactly the per-replica
+       shapes and dtypes the reduced batch would have had, with no communication.
+    2. `reduce_per_replica(..., "auto")` reduces each step's logs with
+       `strategy.reduce("MEAN", v, axis=0)` in multi-worker mode, which raises for the scalar
+       metric results ("`axis` = 0 out of range for `value` with rank 0"). Replacement: wrap
+       `train_step` / `test_step` (Keras' public override points) so every log value gets a
+       leading axis of length 1; the axis-0 mean is then the mean over all replicas of each
+       replica's value, with the original shape. (Epoch logs are unaffected: Keras reads them
+       from the metrics' sync-on-read variables, aggregated over all workers.)
+
+    The overrides are attributes of this model instance only (nothing in Keras is patched) and
+    are installed only when `is_multi_worker(strategy)`; MirroredStrategy, TPU and the default
+    strategy use Keras unchanged. Call after `compile`; idempotent.
+
+    Args:
+        model: a compiled keras.Model created under `strategy.scope()`.
+        strategy: the strategy it trains under.
+
+    Returns:
+        the same model.
+    """
+    import tensorflow as tf
+
+    if not is_multi_worker(strategy) or getattr(model, "_kerasseizure_multi_worker", False):
+        return model
+    for name in ("_maybe_symbolic_build", "_symbolic_build", "train_step", "test_step"):
+        if not hasattr(model, name):
+            raise StrategyError(f"multi-worker training needs Keras' Trainer.{name} (checked with Keras 3.15)")
+
+    def first_local(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches in iterator:  # same batch Keras would take (it resets the iterator after)
+                data_batch = next(batches)
+                break
+        data_batch = tf.nest.map_structure(first_local, data_batch)
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    def with_replica_axis(step):
+        def wrapped(data):
+            return tf.nest.map_structure(lambda value: tf.expand_dims(value, 0), step(data))
+
+        return wrapped
+
+    model._maybe_symbolic_build = maybe_symbolic_build
+    model.train_step = with_replica_axis(model.train_step)
+    model.test_step = with_replica_axis(model.test_step)
+    model.train_function = None  # rebuilt by Keras with the wrapped steps
+    model.test_function = None
+    model._kerasseizure_multi_worker = True
+    return model

@@ -7,36 +7,32 @@ import textwrap
 import numpy as np
 import pytest
 
-from kerasseizure.export.litert_runtime import (
-    LiteRTClassifier,
-    fft_windows_numpy,
-    pool_windows,
-    preprocess_recording,
-    resample_numpy,
-    ses_numpy,
-    tcp_bipolar_numpy,
-)
+from kerasseizure.errors import SignalError
+from kerasseizure.export.litert_runtime import LiteRTClassifier, pool_windows, preprocess_recording
 from kerasseizure.io.channels import SCALP_ELECTRODES
 
 ELECTRODES = [f"EEG {name}-REF" for name in SCALP_ELECTRODES] + ["EKG1", "PHOTIC"]
 
 
-def test_numpy_features_equal_signal_references():
-    from kerasseizure.signal.filters import resample_reference
-    from kerasseizure.signal.montage import tcp_bipolar_reference
-    from kerasseizure.signal.saliency import saliency_encoded_spectrogram_reference
-    from kerasseizure.signal.spectral import fft_windows_reference
+def test_preprocessing_is_the_signal_references():
+    # The runtime has no NumPy feature code of its own: it chains kerasseizure.signal.reference.
+    from kerasseizure.signal import reference
 
     rng = np.random.default_rng(0)
     raw = rng.standard_normal((len(ELECTRODES), 1024)) * 50.0
-    np.testing.assert_allclose(tcp_bipolar_numpy(raw, ELECTRODES), tcp_bipolar_reference(raw, ELECTRODES))
-    bipolar = tcp_bipolar_numpy(raw, ELECTRODES)
-    np.testing.assert_allclose(resample_numpy(bipolar, 256), resample_reference(bipolar, fs_in=256, fs_out=250))
-    x = resample_numpy(bipolar, 256)
-    x[3] = 0.0  # a flat channel exercises IBM's floor rule
-    np.testing.assert_allclose(fft_windows_numpy(x, fmax=48.0), fft_windows_reference(x, fmax=48.0), atol=1e-10)
-    np.testing.assert_allclose(ses_numpy(fft_windows_numpy(x)), saliency_encoded_spectrogram_reference(x),
-                               atol=1e-10)
+    raw[ELECTRODES.index("EKG1")] = np.nan  # non-EEG channels are dropped by the montage
+    x = reference.resample_reference(reference.tcp_bipolar_reference(raw, ELECTRODES), fs_in=256, fs_out=250)
+    np.testing.assert_array_equal(preprocess_recording(raw, ELECTRODES, fs=256, kind="raw"),
+                                  reference.window_frames(x).astype(np.float32))
+    np.testing.assert_array_equal(preprocess_recording(raw, ELECTRODES, fs=256, kind="fft", fmax=48.0),
+                                  reference.fft_windows_reference(x, fmax=48.0)[..., None].astype(np.float32))
+    options = {"box_size": 5, "radii": (1, 3)}
+    np.testing.assert_array_equal(
+        preprocess_recording(raw, ELECTRODES, fs=256, ses_options=options),
+        reference.saliency_encoded_spectrogram_reference(x, **options).astype(np.float32))
+    bipolar = reference.tcp_bipolar_reference(raw, ELECTRODES)
+    np.testing.assert_array_equal(preprocess_recording(bipolar, None, fs=250, kind="fft"),
+                                  reference.fft_windows_reference(bipolar)[..., None].astype(np.float32))
 
 
 def test_preprocess_shapes_and_errors():
@@ -51,6 +47,11 @@ def test_preprocess_shapes_and_errors():
         preprocess_recording(raw[:, :200], ELECTRODES, fs=256)
     with pytest.raises(ValueError, match="kind"):
         preprocess_recording(raw, ELECTRODES, kind="mel")
+    with pytest.raises(ValueError, match="channels, time"):
+        preprocess_recording(raw[None], ELECTRODES, fs=256)
+    raw[3, 100] = np.nan
+    with pytest.raises(SignalError, match="NaN"):
+        preprocess_recording(raw, ELECTRODES, fs=256)
 
 
 def test_pool_windows():

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from kerasseizure.errors import SignalError
-from kerasseizure.signal import spectral
+from kerasseizure.signal import spectral, reference
 
 
 def _noise(shape, seed=0, scale=30.0):
@@ -23,20 +23,20 @@ def _ibm_loop_count(n, length, step):
 
 @pytest.mark.parametrize("fs, wl, ws", [(250, 1, 0.25), (250, 1, 0.5), (250, 2, 0.5), (250, 4, 2), (256, 1, 0.25)])
 def test_window_count_formula_and_last_window_rule(fs, wl, ws):
-    length, step = spectral.window_samples(fs, wl, ws)
+    length, step = reference.window_samples(fs, wl, ws)
     for n in range(length - 2, length + 4 * step + 3):
-        assert spectral.fft_window_count(n, fs, wl, ws) == _ibm_loop_count(n, length, step)
+        assert reference.fft_window_count(n, fs, wl, ws) == _ibm_loop_count(n, length, step)
     # A window ending exactly at the end is dropped: length + k * step samples give k windows.
-    assert spectral.fft_window_count(length + 3 * step, fs, wl, ws) == 3
-    assert spectral.window_samples(250, 1, 0.25) == (250, 62)
+    assert reference.fft_window_count(length + 3 * step, fs, wl, ws) == 3
+    assert reference.window_samples(250, 1, 0.25) == (250, 62)
 
 
 @pytest.mark.parametrize("n", [251, 312, 313, 1000, 2500])
 def test_fft_windows_counts_and_values_match_ibm_loop(n):
     x = _noise((20, n), seed=n)
     actual = spectral.fft_windows(x).numpy()
-    expected = spectral.fft_windows_reference(x)
-    assert actual.shape == expected.shape == (spectral.fft_window_count(n), 20, 24)
+    expected = reference.fft_windows_reference(x)
+    assert actual.shape == expected.shape == (reference.fft_window_count(n), 20, 24)
     np.testing.assert_allclose(actual, expected, atol=2e-5)
 
 
@@ -56,7 +56,7 @@ def test_zero_magnitudes_floored_per_window():
     x = _noise((4, 600), seed=3)
     x[2] = 0.0  # a flat channel: all its magnitudes are exactly zero
     actual = spectral.fft_windows(x).numpy()
-    expected = spectral.fft_windows_reference(x)
+    expected = reference.fft_windows_reference(x)
     np.testing.assert_allclose(actual, expected, atol=2e-5)
     for window, window_expected in zip(actual, expected):
         floor = np.log10(0.1 * (10 ** window_expected[[0, 1, 3]]).min())
@@ -85,7 +85,7 @@ def test_fft_windows_variable_length_in_tf_data():
         lambda: iter(signals), output_signature=tf.TensorSpec((20, None), tf.float32)
     ).map(lambda x: spectral.fft_windows(x))
     for features, signal in zip(dataset, signals):
-        np.testing.assert_allclose(features.numpy(), spectral.fft_windows_reference(signal), atol=2e-5)
+        np.testing.assert_allclose(features.numpy(), reference.fft_windows_reference(signal), atol=2e-5)
     short = tf.data.Dataset.from_generator(
         lambda: iter([_noise((20, 250))]), output_signature=tf.TensorSpec((20, None), tf.float32)
     ).map(lambda x: spectral.fft_windows(x))
@@ -108,7 +108,7 @@ MEL_SETTINGS = [
 def test_mel_spectrogram_matches_librosa(settings):
     y = _noise((2, 3000), seed=5) + 5.0
     actual = spectral.mel_spectrogram(y, **settings).numpy()
-    expected = spectral.mel_spectrogram_reference(y.astype(np.float64), **settings)
+    expected = reference.mel_spectrogram_reference(y.astype(np.float64), **settings)
     assert actual.shape == expected.shape
     peak = expected.max(axis=(-2, -1), keepdims=True)
     # Relative to the spectrogram's peak everywhere, and elementwise on every non-negligible cell.
@@ -133,7 +133,7 @@ def test_hms_eeg_spectrogram_matches_starter_loop():
     actual, counts = spectral.hms_eeg_spectrogram(eeg, return_nan_count=True)
     assert actual.shape == (2, 128, 256, 4)
     for k in range(2):
-        np.testing.assert_allclose(actual[k].numpy(), spectral.hms_eeg_spectrogram_reference(eeg[k]), atol=1e-4)
+        np.testing.assert_allclose(actual[k].numpy(), reference.hms_eeg_spectrogram_reference(eeg[k]), atol=1e-4)
     np.testing.assert_array_equal(counts.numpy()[0, :3], [500, 500, 0])  # Fp1-F7, F7-T3, T3-T5
 
 
@@ -160,7 +160,7 @@ def _kaggle(seed=8):
 def test_kaggle_panels_match_starter(standardize_over):
     values = _kaggle()
     actual = spectral.kaggle_spectrogram_panels(values, standardize_over=standardize_over).numpy()
-    expected = spectral.kaggle_spectrogram_panels_reference(values, standardize_over=standardize_over)
+    expected = reference.kaggle_spectrogram_panels_reference(values, standardize_over=standardize_over)
     np.testing.assert_allclose(actual, expected, atol=1e-5)
     assert np.all(actual[:14] == 0) and np.all(actual[114:] == 0)
     if standardize_over == "panel":
@@ -173,7 +173,7 @@ def test_hms_spectrogram_image_layout_and_modes():
     eeg = _noise((10000, 20), seed=9, scale=300.0)
     kaggle = _kaggle()
     image = spectral.hms_spectrogram_image(eeg, kaggle).numpy()
-    np.testing.assert_allclose(image, spectral.hms_spectrogram_image_reference(eeg, kaggle), atol=1e-4)
+    np.testing.assert_allclose(image, reference.hms_spectrogram_image_reference(eeg, kaggle), atol=1e-4)
     assert image.shape == (512, 512, 3)
     panels = spectral.hms_eeg_spectrogram(eeg).numpy()
     np.testing.assert_array_equal(image[128:256, 256:, 0], panels[..., 1])  # EEG LP, second from the top
@@ -200,4 +200,4 @@ def test_fft_windows_single_long_window_matches_reference(n, wl, ws):
     x = np.random.default_rng(1).standard_normal((20, n)).astype(np.float32)
     got = spectral.fft_windows(x, wl=wl, ws=ws, fmax=12).numpy()
     assert got.shape == (1, 20, 12 * wl)
-    np.testing.assert_allclose(got, spectral.fft_windows_reference(x, wl=wl, ws=ws, fmax=12), atol=1e-4)
+    np.testing.assert_allclose(got, reference.fft_windows_reference(x, wl=wl, ws=ws, fmax=12), atol=1e-4)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -52,42 +53,93 @@ def test_mirrored_two_logical_cpus(tmp_path):
     assert (tmp_path / "run" / "final.keras").exists()
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    reason="Keras 3.15 TF trainer under MultiWorkerMirroredStrategy: _maybe_symbolic_build calls "
-    "strategy.reduce on the nested (x, y) batch and reduce_per_replica reduces scalar logs with "
-    "axis=0; both raise inside model.fit",
-    strict=False,
-)
-def test_multiworker_two_processes_on_loopback(tmp_path):
+def _run_workers(tmp_path, run_dir, tag, extra=(), epochs=4, timeout=240):
+    """Run train_helper.py "multiworker" in two worker processes on loopback; returns their outcomes.
+
+    Each worker's stdout/stderr go to files (no pipe can fill up); a worker still running at the
+    deadline is killed, so a hung collective fails the test instead of hanging it.
+    """
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs = []
-    for index in range(2):
-        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        procs.append(subprocess.Popen(
-            [sys.executable, str(HELPER), "multiworker", str(tmp_path / "run"), str(tmp_path / f"out{index}.npz")],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
-    outputs = []
+    procs, logs = [], []
     try:
+        for index in range(2):
+            task = {"type": "worker", "index": index}
+            env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": task}),
+                       TRAIN_HELPER_EPOCHS=str(epochs))
+            log = open(tmp_path / f"{tag}-worker{index}.log", "w")
+            logs.append(log)
+            procs.append(subprocess.Popen(
+                [sys.executable, str(HELPER), "multiworker", str(run_dir), str(tmp_path / f"{tag}-out{index}.npz"),
+                 *map(str, extra)],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            ))
         for proc in procs:
-            outputs.append(proc.communicate(timeout=150))
+            proc.wait(timeout=timeout)
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    for proc, (_, err) in zip(procs, outputs):
-        assert proc.returncode == 0, err[-3000:]
-    results = [np.load(tmp_path / f"out{i}.npz") for i in range(2)]
+        for log in logs:
+            log.close()
+    return [(proc.returncode, (tmp_path / f"{tag}-worker{i}.log").read_text()[-3000:]) for i, proc in enumerate(procs)]
+
+
+def _check_two_workers(tmp_path, run_dir, tag, epochs=4):
+    results = [dict(np.load(tmp_path / f"{tag}-out{i}.npz")) for i in range(2)]
     for out in results:
         assert int(out["replicas"]) == 2
         assert out["predictions"].shape == (32, 3)
         assert np.isfinite(out["predictions"]).all()
-    # Mirrored variables: both workers end with the same weights.
-    for key in results[0].files:
-        if key.startswith("w"):
-            np.testing.assert_allclose(results[0][key], results[1][key], rtol=1e-5, atol=1e-6)
-    assert (tmp_path / "run" / "final.npz").exists()
-    assert (tmp_path / "run" / "worker-1" / "final.npz").exists()
+        assert len(out["h_loss"]) == epochs
+        assert np.isfinite(out["h_loss"]).all() and np.isfinite(out["h_val_loss"]).all()
+    # Mirrored variables and all-reduced metrics: both workers end with the same weights and logs.
+    assert sorted(results[0]) == sorted(results[1])
+    for key in results[0]:
+        np.testing.assert_allclose(results[0][key], results[1][key], rtol=1e-6, atol=1e-7, err_msg=key)
+    # The chief (worker 0) owns run_dir; worker 1 writes to run_dir/worker-1 only.
+    assert (run_dir / "final.npz").exists() and (run_dir / "final.keras").exists()
+    assert (run_dir / "worker-1" / "final.npz").exists()
+    assert not (run_dir / "worker-0").exists()
+    assert (run_dir / "history.csv").read_text() == (run_dir / "worker-1" / "history.csv").read_text()
+    return results
+
+
+def test_multiworker_two_processes_on_loopback(tmp_path):
+    """fit(strategy="multiworker") with two real worker processes (MultiWorkerMirroredStrategy, ring).
+
+    Two epochs keep it in the default suite (~30 s, mostly two TensorFlow imports on two cores);
+    the slow test below runs four, kills and resumes.
+    """
+    run_dir = tmp_path / "run"
+    for code, log in _run_workers(tmp_path, run_dir, "a", epochs=2):
+        assert code == 0, log
+    _check_two_workers(tmp_path, run_dir, "a", epochs=2)
+
+
+@pytest.mark.slow
+def test_multiworker_resume_after_kill(tmp_path):
+    """Both workers hard-killed mid-epoch 3 resume from their epoch-2 checkpoints and end exactly as an
+    uninterrupted run; workers that restored different epochs stop with the same ResumeError."""
+    reference = _run_workers(tmp_path, tmp_path / "ref", "ref")
+    for code, log in reference:
+        assert code == 0, log
+    ref = _check_two_workers(tmp_path, tmp_path / "ref", "ref")
+
+    run_dir = tmp_path / "run"
+    for code, log in _run_workers(tmp_path, run_dir, "kill", extra=(2, 1)):
+        assert code == 17, log
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("epoch-*")) == ["epoch-0001.npz", "epoch-0002.npz"]
+    mismatch = tmp_path / "mismatch"
+    shutil.copytree(run_dir, mismatch)
+    (mismatch / "worker-1" / "checkpoints" / "epoch-0002.npz").unlink()
+
+    for code, log in _run_workers(tmp_path, run_dir, "resumed"):
+        assert code == 0, log
+    resumed = _check_two_workers(tmp_path, run_dir, "resumed")
+    for key in ref[0]:
+        np.testing.assert_allclose(resumed[0][key], ref[0][key], rtol=1e-6, atol=1e-7, err_msg=key)
+
+    for code, log in _run_workers(tmp_path, mismatch, "mismatch"):
+        assert code != 0 and "restored different epochs [1, 2]" in log, log

@@ -2,7 +2,8 @@
 
 Usage: python train_helper.py MODE RUN_DIR OUT_NPZ [KILL_EPOCH KILL_BATCH]
 MODE: "resume" (default strategy, optional hard kill), "mirrored" (2 logical CPUs),
-"multiworker" (TF_CONFIG from the environment).
+"multiworker" (TF_CONFIG from the environment; MultiWorkerMirroredStrategy, ring collectives).
+Environment: TRAIN_HELPER_EPOCHS (default 4) = epochs of the run.
 """
 
 import os
@@ -74,8 +75,9 @@ def main(argv):
         strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
     elif mode == "multiworker":
         strategy = make_strategy("multiworker", communication="ring")
+    epochs = int(os.environ.get("TRAIN_HELPER_EPOCHS", 4))
     result = fit(
-        builder, (x[:64], y[:64]), (x[64:], y[64:]), run_dir=run_dir, epochs=4,
+        builder, (x[:64], y[:64]), (x[64:], y[64:]), run_dir=run_dir, epochs=epochs,
         lr=[1e-2, 1e-2, 5e-3, 1e-3], batch_size=8, seed=3, strategy=strategy, callbacks=callbacks,
         tensorboard=False, plot=False,
     )
