@@ -1,0 +1,154 @@
+"""What every table command shares: arguments, presets, corpora, progress and the results folder.
+
+Results layout (`results/<table>/` by default):
+
+    table.md, table.csv     the table, labelled SYNTHETIC when computed on the synthetic corpus
+    figures/*.png           confusion matrices, per-class F1, learning curves, example inputs
+    record.json             config, seed, versions, git commit, hardware, timings; written last,
+                            so its presence marks a complete set of artefacts
+    runs/                   the resumable work (one folder per protocol and fold, `run_folds`)
+
+Every file is written atomically; an interrupted command re-run with the same arguments loads
+the folds it finished and continues.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from kerasseizure.files import atomic_path, atomic_write_json, atomic_write_text
+
+PRESETS = ("test", "quick", "paper")
+RECORD_FILE = "record.json"
+
+
+def table_parser(name, description):
+    """The argument parser every table shares; a table adds its own options to it."""
+    parser = argparse.ArgumentParser(prog=f"python -m reproduce.{name}", description=description)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="real corpus folder (see docs/%s.md); default: the synthetic corpus" % name)
+    parser.add_argument("--preset", choices=PRESETS, default="quick",
+                        help="test: seconds, for the test suite; quick (default): minutes on a laptop; "
+                             "paper: the published settings")
+    parser.add_argument("--seed", type=int, default=0, help="one seed for data order, initialisation, augmentation")
+    parser.add_argument("--results-dir", type=Path, default=Path("results") / name,
+                        help="where the artefacts go (default: results/%s)" % name)
+    parser.add_argument("--synthetic-dir", type=Path, default=Path("demo-data"),
+                        help="where the synthetic corpora are generated when absent (default: demo-data)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def _synthetic_corpus(root, make, settings, log):
+    """Reuse a complete synthetic corpus made with `settings`, else (re)generate it."""
+    marker = Path(root) / "_truth" / "corpus.json"
+    if marker.is_file():
+        made = json.loads(marker.read_text(encoding="utf-8"))
+        if all(made.get(key) == value for key, value in settings.items()):
+            return Path(root)
+    log(f"generating the synthetic corpus at {root} ({settings})")
+    # corpus.json is written last: a corpus without it is incomplete and is replaced.
+    return make(root, overwrite=True, **settings)
+
+
+def synthetic_tusz(synthetic_dir, version, size, seed, log=print):
+    """Root of the synthetic TUSZ corpus of `version`, generated under `synthetic_dir` if needed."""
+    from kerasseizure.io.synthetic import make_tusz_corpus
+
+    return _synthetic_corpus(Path(synthetic_dir) / f"tusz-{version}", make_tusz_corpus,
+                             {"version": version, "size": size, "seed": seed}, log)
+
+
+def synthetic_hms(synthetic_dir, size, seed, log=print):
+    """Root of the synthetic HMS corpus, generated under `synthetic_dir` if needed."""
+    from kerasseizure.io.synthetic import make_hms_corpus
+
+    return _synthetic_corpus(Path(synthetic_dir) / "hms", make_hms_corpus, {"size": size, "seed": seed}, log)
+
+
+def data_banner(synthetic, description):
+    """The line that opens every table: what data it was computed on."""
+    if synthetic:
+        return (f"**Data: SYNTHETIC corpus** ({description}). These numbers show the pipeline at work; "
+                "they are not comparable with the published figures, which come from the real corpus.")
+    return f"**Data:** {description}."
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+class Progress:
+    """Progress lines with elapsed time and an estimate of the time left.
+
+    Args:
+        total: units of work expected (e.g. folds x models).
+        label: prefix of every line (the table's name).
+        stream: where lines go (stderr by default, so tables on stdout stay clean).
+        quiet: print nothing.
+    """
+
+    def __init__(self, total, label, stream=None, quiet=False):
+        self.total = max(int(total), 1)
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.done = 0
+        self.start = time.monotonic()
+
+    def log(self, message):
+        """One line of progress: `[label 3/20 15% 1m02s, ETA 5m30s] message`."""
+        if self.quiet:
+            return
+        elapsed = time.monotonic() - self.start
+        eta = "?" if self.done == 0 else _duration(elapsed / self.done * (self.total - self.done))
+        print(f"[{self.label} {self.done}/{self.total} {100 * self.done // self.total}% "
+              f"{_duration(elapsed)}, ETA {eta}] {message}", file=self.stream, flush=True)
+
+    def advance(self, message, units=1):
+        """Count `units` of work as done and log `message`."""
+        self.done = min(self.done + units, self.total)
+        self.log(message)
+
+
+def run_record(name, args, config, timings, data):
+    """The JSON record of a table run: arguments, config, data, environment and timings."""
+    from kerasseizure.training.runs import environment
+
+    return {
+        "table": name,
+        "arguments": {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()},
+        "config": config,
+        "data": data,
+        "environment": environment(),
+        "timings_seconds": timings,
+    }
+
+
+def write_results(results_dir, table, markdown, record, figures=None):
+    """Write a table's artefacts atomically; `record.json` goes last as the completion marker.
+
+    Args:
+        results_dir: the table's results folder.
+        table: pandas DataFrame written as table.csv.
+        markdown: the table and its notes as Markdown (table.md).
+        record: JSON-serialisable run record (see `run_record`).
+        figures: {name: matplotlib Figure} written as figures/<name>.png and closed.
+    """
+    import matplotlib.pyplot as plt
+
+    results_dir = Path(results_dir)
+    (results_dir / RECORD_FILE).unlink(missing_ok=True)
+    for name, figure in (figures or {}).items():
+        with atomic_path(results_dir / "figures" / f"{name}.png") as tmp:
+            figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        plt.close(figure)
+    with atomic_path(results_dir / "table.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    atomic_write_text(results_dir / "table.md", markdown)
+    atomic_write_json(results_dir / RECORD_FILE, record)
