@@ -45,3 +45,228 @@ def test_console_script_help_lists_the_commands():
     out = subprocess.run([sys.executable, "-m", "kerasseizure.cli", "--help"], capture_output=True,
                          text=True, check=True).stdout
     assert "make-demo-data" in out and "describe" in out
+
+
+# ------------------------------------------------------------------ prepare / export / predict
+
+import json  # noqa: E402
+import os  # noqa: E402
+import textwrap  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli_cache")
+
+
+@pytest.fixture(scope="module")
+def tusz_edf(demo_dir):
+    return sorted((demo_dir / "tusz-2.0.3" / "edf").rglob("*.edf"))[0]
+
+
+def test_prepare_tusz_prints_the_cache_and_the_counts(demo_dir, cache_dir, capsys):
+    assert main(["prepare", str(demo_dir / "tusz-2.0.3"), "--representation", "ses_single",
+                 "--cache-dir", str(cache_dir), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    folder = next(cache_dir.glob("tusz-sessingle-*"))
+    assert f"cache: {folder}" in out and "20, 24, 3) float32" in out
+    assert "seizures" in out and "windows" in out and "fnsz" in out and "excluded types: mysz" in out
+    report = json.loads((folder / "report.json").read_text())
+    assert f"{report['rows']} windows" in out
+    # A second run reuses the cache (same folder, nothing rebuilt).
+    assert main(["prepare", str(demo_dir / "tusz-2.0.3"), "--representation", "ses_single",
+                 "--cache-dir", str(cache_dir), "--no-progress"]) == 0
+    assert len(list(cache_dir.glob("tusz-sessingle-*"))) == 1
+
+
+def test_prepare_hms_eeg_view(demo_dir, cache_dir, capsys):
+    assert main(["prepare", str(demo_dir / "hms"), "--representation", "hms", "--views", "eeg",
+                 "--cache-dir", str(cache_dir), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "wavenet (12, 1, 2000, 8)" in out and "12 eeg_ids, 0 skipped" in out and "NaN fills" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--representation", "hms"], "not an HMS corpus"),
+    (["--representation", "fft", "--views", "eeg"], "--views apply to HMS features"),
+    (["--representation", "fft", "--fmax", "24", "48"], "takes one --fmax"),
+])
+def test_prepare_rejects_mismatched_options(demo_dir, capsys, argv, message):
+    assert main(["prepare", str(demo_dir / "tusz-2.0.3"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kerasseizure prepare: error:") and message in err
+
+
+@pytest.fixture(scope="module")
+def student_keras(tmp_path_factory):
+    from kerasseizure.models import student
+
+    path = tmp_path_factory.mktemp("models") / "student.keras"
+    student((20, 24, 3), num_classes=7, size="tiny").save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def student_int8(student_keras, demo_dir, cache_dir):
+    out = student_keras.parent / "student_int8.tflite"
+    code = main(["export", str(student_keras), "--quantization", "int8", "--out", str(out),
+                 "--data-dir", str(demo_dir / "tusz-2.0.3"), "--cache-dir", str(cache_dir), "--no-progress",
+                 "--verify-samples", "256", "--min-agreement", "0.8"])
+    assert code == 0
+    return out
+
+
+def test_export_int8_from_a_corpus_writes_the_report(student_int8):
+    report = json.loads((student_int8.parent / "student_int8.tflite.json").read_text())
+    assert report["quantization"] == "int8" and report["passed"]
+    assert report["verification"]["source"] == "verify_data" and report["verification"]["n_samples"] == 256
+    assert "weighted_f1_tflite" in report["verification"]  # labels came with the windows
+    # The pipeline's window settings travel to the device through the report.
+    assert report["preprocessing"]["kind"] == "ses" and report["preprocessing"]["fmax"] == 24.0
+    assert report["preprocessing"]["ses_options"]["radii"] == [1, 2, 4]
+
+
+def test_export_float16_without_data_warns_and_prints_the_report(student_keras, capsys):
+    out = student_keras.parent / "student_f16.tflite"
+    assert main(["export", str(student_keras), "--quantization", "float16", "--out", str(out),
+                 "--min-agreement", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "random" in captured.err and "warning" in captured.err
+    assert "size:" in captured.out and "argmax agreement" in captured.out and "CONV_2D" in captured.out
+    report = json.loads(out.with_name(out.name + ".json").read_text())
+    assert report["quantization"] == "float16" and report["verification"]["source"] == "random_normal"
+
+
+def test_export_errors_exit_2(student_keras, tmp_path, capsys):
+    assert main(["export", str(student_keras), "--quantization", "int8", "--out", str(tmp_path / "s.tflite")]) == 2
+    assert "needs --data-dir" in capsys.readouterr().err
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"not a zip file")
+    assert main(["export", str(bad), "--out", str(tmp_path / "b.tflite")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kerasseizure export: error:") and str(bad) in err
+    # Verification failure: the ExportError message, non-zero exit, nothing at the target path.
+    target = tmp_path / "never.tflite"
+    assert main(["export", str(student_keras), "--out", str(target), "--max-abs-diff", "-1"]) == 2
+    assert "does not reproduce Keras" in capsys.readouterr().err and not target.exists()
+
+
+def _check_tusz_predictions(frame, edf):
+    classes = ["fnsz", "gnsz", "cpsz", "absz", "tnsz", "tcsz", "spsz"]
+    assert list(frame.columns) == ["recording", "level", "window", "start_seconds", "end_seconds", *classes,
+                                   "predicted"]
+    windows = frame[frame["level"] == "window"]
+    np.testing.assert_allclose(frame[classes].sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(windows["start_seconds"], np.arange(len(windows)) * 0.248, atol=1e-6)
+    np.testing.assert_allclose(windows["end_seconds"] - windows["start_seconds"], 1.0, atol=1e-6)
+    pooled = frame[frame["level"] == "recording"]
+    assert len(pooled) == 1 and pooled["recording"].iloc[0] == str(edf)
+    np.testing.assert_allclose(pooled[classes].to_numpy()[0], windows[classes].mean().to_numpy(), atol=1e-6)
+
+
+def test_predict_tflite_on_an_edf(student_int8, tusz_edf, tmp_path):
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(student_int8), str(tusz_edf), "--out", str(out)]) == 0
+    _check_tusz_predictions(pd.read_csv(out), tusz_edf)
+
+
+def test_predict_keras_on_an_edf_matches_the_tflite(student_keras, student_int8, tusz_edf, tmp_path):
+    out = tmp_path / "keras.csv"
+    assert main(["predict", str(student_keras), str(tusz_edf), "--out", str(out)]) == 0
+    keras_frame = pd.read_csv(out)
+    _check_tusz_predictions(keras_frame, tusz_edf)
+    assert main(["predict", str(student_int8), str(tusz_edf), "--out", str(tmp_path / "lite.csv")]) == 0
+    lite_frame = pd.read_csv(tmp_path / "lite.csv")
+    np.testing.assert_allclose(keras_frame.iloc[:, 5:12], lite_frame.iloc[:, 5:12], atol=0.02)
+
+
+def test_predict_hms_parquet_folder_with_a_wavenet(demo_dir, tmp_path, capsys):
+    from kerasseizure.io.labels import HMS_VOTE_COLUMNS
+    from kerasseizure.models import WaveNet
+
+    model_path = tmp_path / "wavenet.keras"
+    WaveNet(blocks=[(4, 3, 2), (8, 3, 1)], hidden_units=8).save(model_path)
+    out = tmp_path / "submission.csv"
+    assert main(["predict", str(model_path), str(demo_dir / "hms" / "test_eegs"), "--out", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["eeg_id", *HMS_VOTE_COLUMNS]
+    test_ids = pd.read_csv(demo_dir / "hms" / "test.csv")["eeg_id"]
+    assert sorted(frame["eeg_id"]) == sorted(test_ids)
+    np.testing.assert_allclose(frame[list(HMS_VOTE_COLUMNS)].sum(axis=1), 1.0, atol=1e-9)
+    # One file gives the same row.
+    single = demo_dir / "hms" / "test_eegs" / f"{frame['eeg_id'].iloc[0]}.parquet"
+    assert main(["predict", str(model_path), str(single), "--out", str(tmp_path / "one.csv")]) == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "one.csv").iloc[0, 1:], frame.iloc[0, 1:], atol=1e-6)
+    # A parquet that is not an EEG file: exit 2, the message names it.
+    spectrogram = next((demo_dir / "hms" / "test_spectrograms").glob("*.parquet"))
+    assert main(["predict", str(model_path), str(spectrogram), "--out", str(tmp_path / "bad.csv")]) == 2
+    err = capsys.readouterr().err
+    assert str(spectrogram) in err and "lacks columns" in err and not (tmp_path / "bad.csv").exists()
+
+
+def test_predict_bad_inputs_exit_2_naming_the_file(student_int8, tmp_path, capsys):
+    missing = tmp_path / "missing.edf"
+    assert main(["predict", str(student_int8), str(missing), "--out", str(tmp_path / "p.csv")]) == 2
+    assert str(missing) in capsys.readouterr().err
+    garbage = tmp_path / "garbage.edf"
+    garbage.write_bytes(b"0       this is not an EDF file")
+    assert main(["predict", str(student_int8), str(garbage), "--out", str(tmp_path / "p.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kerasseizure predict: error:") and str(garbage) in err
+    spectrogram = tmp_path / "123.parquet"
+    pd.DataFrame({"time": [1.0, 3.0], "LL_0.59": [0.1, 0.2]}).to_parquet(spectrogram)
+    assert main(["predict", str(student_int8), str(spectrogram), "--out", str(tmp_path / "p.csv")]) == 2
+    assert "not an HMS view" in capsys.readouterr().err
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    assert main(["predict", str(student_int8), str(text)]) == 2
+    assert str(text) in capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()
+
+
+# `kerasseizure predict student.tflite file.edf` in a fresh interpreter where importing TensorFlow
+# or Keras raises ImportError: the device path needs NumPy, SciPy and LiteRT only.
+_TF_FREE_PREDICT = textwrap.dedent("""
+    import importlib.abc, json, sys
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch"):
+                raise ImportError(f"{name} is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, Block())
+    try:
+        import tensorflow
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("the import blocker does not work")
+
+    from kerasseizure.cli import main
+
+    code = main(["predict", sys.argv[1], sys.argv[2]])
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+    print(json.dumps({"code": code, "heavy": heavy}))
+""")
+
+
+def test_predict_tflite_runs_without_tensorflow(student_int8, tusz_edf, tmp_path):
+    result = subprocess.run([sys.executable, "-c", _TF_FREE_PREDICT, str(student_int8), str(tusz_edf)],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome == {"code": 0, "heavy": []}
+    _check_tusz_predictions(pd.read_csv(tmp_path / "predictions.csv"), tusz_edf)
+
+
+def test_console_script_help_lists_all_commands():
+    out = subprocess.run([sys.executable, "-m", "kerasseizure.cli", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for command in ("make-demo-data", "describe", "prepare", "export", "predict"):
+        assert command in out
