@@ -31,6 +31,9 @@ dict or list of arrays); an `EpochData` (an unbatched tf.data.Dataset or arrays,
 augmented per (seed, epoch)); a callable (epoch, seed, global_batch_size) -> batched Dataset; or a
 batched tf.data.Dataset, used unchanged every epoch (its order must then not depend on how many
 times it was iterated, i.e. no `reshuffle_each_iteration`, for resume to be exact).
+
+The per-epoch data (`EpochData`, `epoch_seed`) live in `kerasseizure.training.epoch_data` and the
+checkpoint files in `kerasseizure.training.checkpoints`; their public names are re-exported here.
 """
 
 import dataclasses
@@ -41,256 +44,21 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kerasseizure.errors import KerasSeizureError
 from kerasseizure.files import atomic_path, atomic_write_json, atomic_write_text
 from kerasseizure.training import losses as losses_lib
 from kerasseizure.training import precision as precision_lib
 from kerasseizure.training import runs
 from kerasseizure.training import schedules
 from kerasseizure.training import strategies as strategies_lib
+from kerasseizure.training.checkpoints import (
+    CHECKPOINT_DIR, FINAL_CHECKPOINT, ResumeError, _prune_checkpoints, _restore_latest, load_checkpoint,
+    save_checkpoint,
+)
+from kerasseizure.training.epoch_data import (
+    EpochData, FitConfigError, _validation_dataset, as_epoch_source, epoch_seed, seed_everything,
+)
 
-CHECKPOINT_DIR = "checkpoints"
-FINAL_CHECKPOINT = "final.npz"
 MAX_FIELDS = ("acc", "auc", "f1", "precision", "recall")
-
-
-class ResumeError(KerasSeizureError):
-    """A run folder's checkpoint does not match the run being resumed."""
-
-
-class FitConfigError(KerasSeizureError, ValueError):
-    """`fit` was called with inconsistent arguments."""
-
-
-# ---------------------------------------------------------------------------------------------
-# seeds and data order
-
-
-def epoch_seed(seed, epoch):
-    """A 31-bit seed derived from (seed, epoch) only.
-
-    Args:
-        seed: the run's seed (non-negative int).
-        epoch: 0-based epoch index.
-    """
-    return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-def seed_everything(seed, deterministic=False):
-    """Seed python, numpy, TensorFlow and Keras' global RNGs; optionally force op determinism.
-
-    Args:
-        seed: int seed.
-        deterministic: also call `tf.config.experimental.enable_op_determinism()` (process-wide,
-            cannot be undone; slower on GPU, and some GPU ops then raise).
-    """
-    keras.utils.set_random_seed(int(seed))
-    if deterministic:
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-
-
-def _tf():
-    import tensorflow as tf
-
-    return tf
-
-
-class EpochData:
-    """Training data whose order and augmentation depend only on (seed, epoch).
-
-    Args:
-        data: numpy arrays (x, y[, sample_weight]) (x may be a dict / list of arrays) or an
-            UNBATCHED tf.data.Dataset of (x, y[, w]) elements.
-        shuffle: shuffle each epoch.
-        buffer_size: shuffle buffer for a Dataset (None = its cardinality, i.e. a full shuffle;
-            required when the cardinality is unknown). Arrays are always fully shuffled.
-        augment: optional callable (element, seed) -> element, with `seed` an int32 tensor of
-            shape (2,) unique to (seed, epoch, element position); use stateless random ops.
-        drop_remainder: drop the last incomplete batch (forced under multi-replica strategies).
-    """
-
-    def __init__(self, data, *, shuffle=True, buffer_size=None, augment=None, drop_remainder=False):
-        self.data = data
-        self.shuffle = bool(shuffle)
-        self.buffer_size = buffer_size
-        self.augment = augment
-        self.drop_remainder = bool(drop_remainder)
-
-    def _elements(self, order_seed):
-        tf = _tf()
-        if isinstance(self.data, tf.data.Dataset):
-            ds = self.data
-            if self.shuffle:
-                buffer = self.buffer_size or int(ds.cardinality())
-                if buffer <= 0:
-                    raise FitConfigError("EpochData: give buffer_size for a dataset of unknown cardinality")
-                ds = ds.shuffle(buffer, seed=order_seed, reshuffle_each_iteration=False)
-            return ds
-        arrays = tuple(self.data) if isinstance(self.data, list) else self.data
-        n = len(keras.tree.flatten(arrays)[0])
-        order = np.random.default_rng(order_seed).permutation(n) if self.shuffle else np.arange(n)
-        return tf.data.Dataset.from_tensor_slices(keras.tree.map_structure(lambda a: np.asarray(a)[order], arrays))
-
-    def dataset(self, epoch, seed, global_batch_size, drop_remainder=False):
-        """The batched dataset of one epoch.
-
-        Args:
-            epoch: 0-based epoch.
-            seed: the run's seed.
-            global_batch_size: batch size over all replicas.
-            drop_remainder: force dropping the last incomplete batch.
-        """
-        tf = _tf()
-        order_seed = epoch_seed(seed, epoch)
-        ds = self._elements(order_seed)
-        if self.augment is not None:
-            augment = self.augment
-
-            def _apply(index, element):
-                element_seed = tf.stack([tf.constant(order_seed, tf.int64), index])
-                return augment(element, tf.cast(element_seed % 0x7FFFFFFF, tf.int32))
-
-            ds = ds.enumerate().map(_apply, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        ds = ds.batch(int(global_batch_size), drop_remainder=self.drop_remainder or drop_remainder)
-        return ds.prefetch(tf.data.AUTOTUNE)
-
-
-class _FixedData:
-    """A batched tf.data.Dataset used unchanged every epoch."""
-
-    def __init__(self, dataset):
-        self.data = dataset
-
-    def dataset(self, epoch, seed, global_batch_size, drop_remainder=False):
-        return self.data
-
-
-class _CallableData:
-    """A user factory (epoch, seed, global_batch_size) -> batched Dataset."""
-
-    def __init__(self, factory):
-        self.factory = factory
-
-    def dataset(self, epoch, seed, global_batch_size, drop_remainder=False):
-        return self.factory(epoch, seed, global_batch_size)
-
-
-def as_epoch_source(data, shuffle=True):
-    """Wrap any accepted data form into an object with `.dataset(epoch, seed, global_batch)`.
-
-    Args:
-        data: numpy arrays, EpochData, batched tf.data.Dataset or factory callable.
-        shuffle: shuffle numpy arrays per epoch (ignored for the other forms).
-    """
-    tf = _tf()
-    if isinstance(data, (EpochData, _FixedData, _CallableData)):
-        return data
-    if isinstance(data, tf.data.Dataset):
-        return _FixedData(data)
-    if callable(data):
-        return _CallableData(data)
-    if isinstance(data, (tuple, list, dict, np.ndarray)):
-        return EpochData(data, shuffle=shuffle)
-    raise FitConfigError(f"unsupported data type {type(data).__name__}")
-
-
-def _validation_dataset(validation_data, seed, global_batch_size, strategy):
-    if validation_data is None:
-        return None
-    source = validation_data
-    if isinstance(source, EpochData):
-        source = EpochData(source.data, shuffle=False)
-    ds = as_epoch_source(source, shuffle=False).dataset(0, seed, global_batch_size)
-    return strategies_lib.shard_options(ds, strategy)
-
-
-# ---------------------------------------------------------------------------------------------
-# checkpoints
-
-
-def _optimizer_variables(model):
-    optimizer = getattr(model, "optimizer", None)
-    return list(optimizer.variables) if optimizer is not None else []
-
-
-def _to_numpy(variable):
-    value = variable.value
-    if hasattr(value, "read_value"):  # tf.Variable / MirroredVariable: the (primary) value
-        value = value.read_value()
-    return np.asarray(value)
-
-
-def save_checkpoint(path, model, state):
-    """Write model + optimizer variables and the JSON `state` to one .npz file, atomically.
-
-    Args:
-        path: destination file (.npz).
-        model: a compiled keras.Model whose optimizer is built.
-        state: JSON-serialisable dict.
-    """
-    arrays = {f"m{i:05d}": _to_numpy(v) for i, v in enumerate(model.variables)}
-    arrays.update({f"o{i:05d}": _to_numpy(v) for i, v in enumerate(_optimizer_variables(model))})
-    arrays["state"] = np.array(json.dumps(state, default=float))
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-
-
-def _assign_all(variables, values, what, path):
-    if len(variables) != len(values):
-        raise ResumeError(f"{path}: checkpoint has {len(values)} {what} variables, the model has {len(variables)}")
-    for variable, value in zip(variables, values):
-        if tuple(variable.shape) != tuple(value.shape):
-            raise ResumeError(
-                f"{path}: {what} variable {variable.path} has shape {tuple(variable.shape)}, "
-                f"checkpoint has {tuple(value.shape)}"
-            )
-    for variable, value in zip(variables, values):
-        variable.assign(value.astype(variable.dtype) if hasattr(value, "astype") else value)
-
-
-def load_checkpoint(path, model, restore_optimizer=True):
-    """Restore a checkpoint written by `save_checkpoint` into `model`; returns its state dict.
-
-    Args:
-        path: the .npz file.
-        model: the same architecture, compiled, optimizer built.
-        restore_optimizer: also restore the optimizer variables.
-    """
-    with np.load(path, allow_pickle=False) as data:
-        state = json.loads(str(data["state"]))
-        model_values = [data[k] for k in sorted(k for k in data.files if k.startswith("m"))]
-        optimizer_values = [data[k] for k in sorted(k for k in data.files if k.startswith("o"))]
-    _assign_all(list(model.variables), model_values, "model", path)
-    if restore_optimizer and optimizer_values:
-        _assign_all(_optimizer_variables(model), optimizer_values, "optimizer", path)
-    return state
-
-
-def _checkpoint_files(run_dir):
-    folder = Path(run_dir) / CHECKPOINT_DIR
-    return sorted(folder.glob("epoch-*.npz")) if folder.exists() else []
-
-
-def _prune_checkpoints(run_dir, keep):
-    files = _checkpoint_files(run_dir)
-    for old in files[: max(len(files) - max(int(keep), 1), 0)]:
-        old.unlink(missing_ok=True)
-
-
-def _restore_latest(run_dir, model):
-    """Restore the newest readable checkpoint; returns its state or None when there is none."""
-    errors = []
-    for path in reversed(_checkpoint_files(run_dir)):
-        try:
-            return load_checkpoint(path, model)
-        except (OSError, ValueError, KeyError) as error:
-            errors.append(f"{path.name}: {error}")
-    if errors:
-        raise ResumeError(f"{run_dir}: no readable checkpoint ({'; '.join(errors)})")
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -746,3 +514,10 @@ def fit_stages(model, stages, *, run_dir, strategy=None, **common):
         results.append(result)
         model = result.model
     return results
+
+
+__all__ = [
+    "fit", "fit_stages", "Stage", "FitResult", "resolve_mode", "MAX_FIELDS",
+    "EpochData", "FitConfigError", "as_epoch_source", "epoch_seed", "seed_everything",
+    "CHECKPOINT_DIR", "FINAL_CHECKPOINT", "ResumeError", "load_checkpoint", "save_checkpoint",
+]

@@ -1,0 +1,33 @@
+"""Synthetic TUSZ and HMS corpora written in the real on-disk layouts.
+
+`make_tusz_corpus` writes a TUH EEG Seizure Corpus tree (v1.4.0, v1.5.2 or v2.0.3: EDF files,
+.tse/.tse_bi/.lbl/.lbl_bi or .csv/.csv_bi annotations, the v1.x seizure spreadsheet);
+`make_hms_corpus` writes the Kaggle HMS layout (train.csv, train_eegs/, train_spectrograms/,
+test.csv, test_eegs/, test_spectrograms/, sample_submission.csv). The signals come from
+`kerasseizure.io.simulation`. Both are deterministic: the same arguments give byte-identical files.
+
+The ground truth (what the readers should recover) goes to `<root>/_truth/`, outside the trees the
+readers index; `load_truth(root)` returns it as DataFrames. See docs/synthetic.md.
+
+Modules: `tusz` (`make_tusz_corpus`, the presets and the per-file signals), `tusz_plan` (patients,
+sessions, files and seizures of a corpus), `tusz_files` (the on-disk formats: EDF, .tse/.lbl/.csv,
+the seizure spreadsheet), `hms` (`make_hms_corpus`, `hms_spectrogram`) and `common` (presets,
+output folder, `load_truth`). Every public name is re-exported here.
+"""
+
+from kerasseizure.io.synthetic.common import load_truth
+from kerasseizure.io.synthetic.hms import (
+    HMS_CLASS_SHARES, HMS_PRESETS, HMS_SPECTROGRAM_COLUMNS, HMS_SPECTROGRAM_FFT_BINS, HMS_SPECTROGRAM_FREQS,
+    hms_spectrogram, make_hms_corpus,
+)
+from kerasseizure.io.synthetic.tusz import (
+    DEFAULT_MONTAGES, DEFAULT_RATES, TUSZ_PRESETS, TUSZ_VERSIONS, make_tusz_corpus,
+)
+from kerasseizure.io.synthetic.tusz_files import LBL_SYMBOLS
+
+__all__ = [
+    "load_truth", "make_tusz_corpus", "make_hms_corpus", "hms_spectrogram",
+    "TUSZ_VERSIONS", "TUSZ_PRESETS", "DEFAULT_RATES", "DEFAULT_MONTAGES", "LBL_SYMBOLS",
+    "HMS_PRESETS", "HMS_CLASS_SHARES", "HMS_SPECTROGRAM_COLUMNS", "HMS_SPECTROGRAM_FFT_BINS",
+    "HMS_SPECTROGRAM_FREQS",
+]

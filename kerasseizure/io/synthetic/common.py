@@ -1,0 +1,57 @@
+"""Helpers both synthetic corpora share: size presets, the output folder, the ground truth.
+
+Each corpus writes what its readers should recover to `<root>/_truth/` (csv tables and
+corpus.json); `load_truth(root)` reads it back.
+"""
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from kerasseizure.files import atomic_path
+
+def _resolve(preset_table, size, **overrides):
+    if size not in preset_table:
+        raise ValueError(f"size must be one of {sorted(preset_table)}, got {size!r}")
+    params = dict(preset_table[size])
+    params.update({k: v for k, v in overrides.items() if v is not None})
+    return params
+
+
+def _prepare_out(out_dir, generated, overwrite):
+    root = Path(out_dir)
+    existing = [root / name for name in generated if (root / name).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{root}: already holds {', '.join(p.name for p in existing)}; "
+                              "pass overwrite=True to replace the synthetic corpus")
+    for path in existing:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _write_csv(path, frame):
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def load_truth(root):
+    """The ground truth a synthetic corpus was written with: {name: DataFrame} plus "corpus" (dict).
+
+    TUSZ: "recordings", "seizures" (start/stop = the annotated term-level event; signal_onset/
+    signal_offset = the simulated activity at the focus), "patients". HMS: "eegs" (one row per
+    eeg_id: pattern, mix, votes), "recordings", "test_labels".
+    """
+    import json
+
+    truth_dir = Path(root) / "_truth"
+    if not (truth_dir / "corpus.json").exists():
+        raise FileNotFoundError(f"{truth_dir}: no synthetic ground truth (corpus.json) here")
+    out = {"corpus": json.loads((truth_dir / "corpus.json").read_text(encoding="utf-8"))}
+    for path in sorted(truth_dir.glob("*.csv")):
+        out[path.stem] = pd.read_csv(path, dtype={"patient_id": str} if out["corpus"]["kind"] == "tusz" else None)
+    return out
