@@ -4,13 +4,16 @@ The script writes, with pyedflib, a v1.x TUSZ tree of realistic recordings (tens
 250/256/400/512 Hz, 21 scalp electrodes plus 9 non-EEG channels, .tse annotations with seizures)
 into a temporary folder, then cuts every seizure twice in the same run:
 
-- segments: `TUSZCorpus.seizure_segments()` (reads only each seizure's samples);
-- naive: read every needed electrode whole, then cut, resample and subtract (what IBM's
-  build_data.py does).
+- segments: `TUSZCorpus.seizure_segments()` (reads only the data records of each seizure, with
+  NumPy, then resamples and subtracts);
+- naive: read every needed electrode whole (same reader, whole file), then cut, resample and
+  subtract (what IBM's build_data.py does).
 
 Throughput is seconds of seizure EEG produced per wall-clock second ("x real time"); peak memory
 is tracemalloc's peak (numpy buffers included) over a separate pass. Run it for two recording
-lengths to see that the range-read path's memory does not grow with the recording length.
+lengths to see that the range-read path's memory does not grow with the recording length. The
+1-minute load average is printed before each configuration: the figures are only comparable
+between runs on an equally loaded machine.
 
     python benchmarks/bench_tusz_segments.py --minutes 10 40 --files 4 --seizures-per-file 6
 """
@@ -135,6 +138,9 @@ def main():
         for minutes in args.minutes:
             root = os.path.join(workdir, f"tusz_{minutes:g}min")
             build_corpus(root, args.files, minutes, args.seizures_per_file, args.seed)
+            if hasattr(os, "getloadavg"):  # not on Windows
+                print(f"load average (1/5/15 min) before {minutes:g} min/file: "
+                      + " ".join(f"{value:.2f}" for value in os.getloadavg()))
             began = time.perf_counter()
             corpus = TUSZCorpus(root)
             index_seconds = time.perf_counter() - began

@@ -1,10 +1,15 @@
-"""EDF / EDF+ reading with pyedflib: scalp electrodes by name, microvolts, time ranges, clear errors.
+"""EDF / EDF+ reading: scalp electrodes by name, microvolts, time ranges, clear errors.
 
 Clinical EDF files name the same electrode in many ways ('EEG FP1-REF', 'EEG FP1-LE', 'Fp1',
 'EEG T7') and carry non-EEG channels (EKG, PHOTIC, IBI, BURSTS, SUPPR, numbered channels). This
 module finds the scalp electrodes through `canonical_electrode`, converts each channel's physical
 unit to microvolts and reads only the samples asked for, so a 30 s seizure of a one-hour file
 costs 30 s of I/O. Every failure raises `EDFError` whose message starts with the file path.
+
+Headers are parsed by pyedflib (EDFlib). Samples are read with NumPy: the data records that a
+time range touches are memory-mapped as int16 [records, samples per record], each requested
+channel's block is sliced out, trimmed to the exact samples and converted to physical values with
+EDFlib's own formula, so the result equals pyedflib's `readSignal` bit for bit (tested).
 """
 
 import math
@@ -34,6 +39,10 @@ _SIGNAL_HEADER_BYTES = 256
 # Offset of the "number of samples in each data record" fields inside the signal headers:
 # label 16, transducer 80, dimension 8, phys min/max 8+8, dig min/max 8+8, prefilter 80.
 _SAMPLES_FIELD_OFFSET = 16 + 80 + 8 + 8 + 8 + 8 + 8 + 80
+# Offset of the 44-byte "reserved" field of the fixed header ('EDF+C' / 'EDF+D' for EDF+).
+_RESERVED_FIELD_OFFSET = 192
+# Label of EDF+ annotation signals (exactly, as EDFlib compares it); they are not channels here.
+_ANNOTATION_LABEL = b"EDF Annotations "
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,9 @@ class EDFChannel:
         fs: sampling rate in Hz.
         n_samples: samples of this channel in the whole file.
         unit: physical dimension as written ('uV', 'mV'...).
+        physical_min, physical_max: physical range of the header, as pyedflib parses it (None when
+            the channel was built by hand; the reader then re-reads the header).
+        digital_min, digital_max: digital range of the header (same).
     """
 
     index: int
@@ -55,6 +67,20 @@ class EDFChannel:
     fs: float
     n_samples: int
     unit: str
+    physical_min: object = None
+    physical_max: object = None
+    digital_min: object = None
+    digital_max: object = None
+
+    def physical_scaling(self):
+        """(gain, offset) with physical = gain * (offset + digital), as EDFlib (pyedflib) computes them.
+
+        EDFlib stores bitvalue = (phys_max - phys_min) / (dig_max - dig_min) and
+        offset = phys_max / bitvalue - dig_max, and reads a sample as bitvalue * (offset + digital)
+        in double precision; the same operations in the same order give the same doubles.
+        """
+        gain = (self.physical_max - self.physical_min) / (self.digital_max - self.digital_min)
+        return gain, self.physical_max / gain - self.digital_max
 
 
 @dataclass(frozen=True)
@@ -132,44 +158,92 @@ class ElectrodeSignals:
         return np.stack(self.signals)
 
 
-def _check_file_structure(path):
-    """Reject empty, non-EDF and truncated files before pyedflib sees them, with precise messages."""
-    size = os.path.getsize(path)
+@dataclass(frozen=True)
+class _RecordLayout:
+    """Where each signal's samples lie in the data records of a (validated) EDF file.
+
+    Args:
+        header_bytes: size of the header; the first data record starts there.
+        n_records: number of data records.
+        record_samples: samples per data record of every signal in header order (annotations included).
+        signal_offsets: offset, in samples, of each signal's block inside a data record.
+        channel_signals: header position of each pyedflib channel (EDF+ annotation signals skipped).
+    """
+
+    header_bytes: int
+    n_records: int
+    record_samples: tuple
+    signal_offsets: tuple
+    channel_signals: tuple
+
+    @property
+    def samples_per_record(self):
+        return sum(self.record_samples)
+
+
+def _read_layout(path, handle):
+    """Validate the file structure (before pyedflib sees it, with precise messages) and return its layout."""
+    size = os.fstat(handle.fileno()).st_size
     if size == 0:
         raise EDFError(path, "empty file (0 bytes)")
-    with open(path, "rb") as handle:
-        fixed = handle.read(_FIXED_HEADER_BYTES)
-        if len(fixed) < _FIXED_HEADER_BYTES:
-            raise EDFError(path, f"not an EDF file: {size} bytes, shorter than the 256-byte EDF header")
-        bytes_per_sample = 3 if fixed[:1] == b"\xff" else 2  # BDF starts with 0xFF 'BIOSEMI'
-        if bytes_per_sample == 2 and fixed[:8] != b"0       ":
-            raise EDFError(path, "not an EDF file: the header does not start with the EDF version '0'")
-        try:
-            text = fixed.decode("ascii")
-            header_bytes = int(text[184:192])
-            n_records = int(text[236:244])
-            n_signals = int(text[252:256])
-        except (UnicodeDecodeError, ValueError):
-            raise EDFError(path, "not an EDF file: header fields (header size, record count, signal "
-                                 "count) are not numbers") from None
-        if n_signals <= 0 or header_bytes != _FIXED_HEADER_BYTES * (1 + n_signals):
-            raise EDFError(path, f"corrupt EDF header: {n_signals} signals but a header size of "
-                                 f"{header_bytes} bytes")
-        if n_records < 0:
-            raise EDFError(path, f"EDF header gives {n_records} data records (recording never finalised)")
-        handle.seek(_FIXED_HEADER_BYTES + n_signals * _SAMPLES_FIELD_OFFSET)
-        fields = handle.read(8 * n_signals)
+    handle.seek(0)
+    fixed = handle.read(_FIXED_HEADER_BYTES)
+    if len(fixed) < _FIXED_HEADER_BYTES:
+        raise EDFError(path, f"not an EDF file: {size} bytes, shorter than the 256-byte EDF header")
+    if fixed[:1] == b"\xff":  # BDF starts with 0xFF 'BIOSEMI'
+        raise EDFError(path, "BDF file (24-bit samples, version byte 0xFF): this reader reads 16-bit "
+                             "EDF / EDF+ files only")
+    if fixed[:8] != b"0       ":
+        raise EDFError(path, "not an EDF file: the header does not start with the EDF version '0'")
+    try:
+        text = fixed.decode("ascii")
+        header_bytes = int(text[184:192])
+        n_records = int(text[236:244])
+        n_signals = int(text[252:256])
+    except (UnicodeDecodeError, ValueError):
+        raise EDFError(path, "not an EDF file: header fields (header size, record count, signal "
+                             "count) are not numbers") from None
+    if n_signals <= 0 or header_bytes != _FIXED_HEADER_BYTES * (1 + n_signals):
+        raise EDFError(path, f"corrupt EDF header: {n_signals} signals but a header size of "
+                             f"{header_bytes} bytes")
+    if n_records < 0:
+        raise EDFError(path, f"EDF header gives {n_records} data records (recording never finalised)")
+    signal_headers = handle.read(n_signals * _SIGNAL_HEADER_BYTES)
+    fields = signal_headers[n_signals * _SAMPLES_FIELD_OFFSET:][:8 * n_signals]
     try:
         samples_per_record = [int(fields[8 * i:8 * i + 8]) for i in range(n_signals)]
     except ValueError:
         raise EDFError(path, "corrupt EDF header: samples-per-record fields are not numbers") from None
-    record_bytes = bytes_per_sample * sum(samples_per_record)
+    record_bytes = 2 * sum(samples_per_record)
     expected = header_bytes + n_records * record_bytes
     if size != expected:
         kind = "truncated file" if size < expected else "file longer than its header says"
         raise EDFError(path, f"{kind}: the header gives {n_records} data records of {record_bytes} bytes "
                              f"after a {header_bytes}-byte header ({expected} bytes) but the file has "
                              f"{size} bytes")
+    if min(samples_per_record) < 1:
+        raise EDFError(path, f"corrupt EDF header: a signal has {min(samples_per_record)} samples per "
+                             "data record")
+    reserved = fixed[_RESERVED_FIELD_OFFSET:_RESERVED_FIELD_OFFSET + 5]
+    if reserved == b"EDF+D":
+        raise EDFError(path, "discontinuous EDF+ file (EDF+D): its data records are not contiguous in "
+                             "time, which this reader (like pyedflib) does not support")
+    edf_plus = reserved == b"EDF+C"
+    labels = [signal_headers[16 * i:16 * i + 16] for i in range(n_signals)]
+    return _RecordLayout(
+        header_bytes=header_bytes,
+        n_records=n_records,
+        record_samples=tuple(samples_per_record),
+        signal_offsets=tuple(int(v) for v in np.cumsum([0] + samples_per_record[:-1])),
+        channel_signals=tuple(i for i, label in enumerate(labels)
+                              if not (edf_plus and label == _ANNOTATION_LABEL)),
+    )
+
+
+def _check_file_structure(path):
+    """Reject empty, non-EDF and truncated files before pyedflib sees them, with precise messages."""
+    with open(path, "rb") as handle:
+        return _read_layout(path, handle)
 
 
 def _open(path):
@@ -196,6 +270,10 @@ def _header_from_reader(path, reader):
             fs=float(rates[i]),
             n_samples=int(counts[i]),
             unit=reader.getPhysicalDimension(i).strip(),
+            physical_min=float(reader.getPhysicalMinimum(i)),
+            physical_max=float(reader.getPhysicalMaximum(i)),
+            digital_min=int(reader.getDigitalMinimum(i)),
+            digital_max=int(reader.getDigitalMaximum(i)),
         )
         for i, label in enumerate(reader.getSignalLabels())
     )
@@ -208,6 +286,14 @@ def _header_from_reader(path, reader):
     )
 
 
+def _parse_header(path):
+    reader = _open(path)
+    try:
+        return _header_from_reader(path, reader)
+    finally:
+        reader.close()
+
+
 def read_header(path):
     """Inspect an EDF file without reading its samples.
 
@@ -217,11 +303,7 @@ def read_header(path):
     Returns:
         EDFHeader with labels, rates, sample counts and duration.
     """
-    reader = _open(path)
-    try:
-        return _header_from_reader(path, reader)
-    finally:
-        reader.close()
+    return _parse_header(path)
 
 
 def microvolt_scale(path, channel, unitless_as_microvolts=False):
@@ -275,6 +357,64 @@ def sample_range(header, channel, start, stop):
     return first, last
 
 
+def _has_scaling(header):
+    return all(None not in (channel.physical_min, channel.physical_max, channel.digital_min,
+                            channel.digital_max) for channel in header.channels)
+
+
+def _check_header_matches(path, header, layout):
+    """A header passed by the caller must describe this file's data records."""
+    counts = [layout.record_samples[i] * layout.n_records for i in layout.channel_signals]
+    if header.n_records != layout.n_records or list(header.n_samples) != counts:
+        raise EDFError(path, f"the EDFHeader given does not describe this file: it has {header.n_records} "
+                             f"data records and channel sample counts {list(header.n_samples)}, the file "
+                             f"{layout.n_records} records and {counts}")
+
+
+def _read_ranges(path, handle, layout, ranges, dtype):
+    """Samples [first, last) of each (channel, scale, first, last), in microvolts, as `dtype` arrays.
+
+    Only the data records that the ranges touch are mapped: int16 [records, samples per record],
+    little-endian as EDF stores them. Each channel's block of those records is copied out,
+    flattened, trimmed, then converted exactly as EDFlib does.
+    """
+    spans = []
+    for channel, _, first, last in ranges:
+        per_record = layout.record_samples[layout.channel_signals[channel.index]]
+        spans.append((first // per_record, -(-last // per_record)) if last > first else None)
+    touched = [span for span in spans if span is not None]
+    records = None
+    if touched:
+        first_record = min(span[0] for span in touched)
+        last_record = max(span[1] for span in touched)
+        mapped = np.memmap(handle, dtype="<i2", mode="r",
+                           offset=layout.header_bytes + 2 * first_record * layout.samples_per_record,
+                           shape=(last_record - first_record, layout.samples_per_record))
+        records = np.asarray(mapped)
+    signals = []
+    for (channel, scale, first, last), span in zip(ranges, spans):
+        if span is None:
+            values = np.zeros(0)
+        else:
+            signal = layout.channel_signals[channel.index]
+            per_record = layout.record_samples[signal]
+            offset = layout.signal_offsets[signal]
+            block = records[span[0] - first_record:span[1] - first_record, offset:offset + per_record]
+            skip = first - span[0] * per_record
+            digital = block.reshape(-1)[skip:skip + last - first]
+            if digital.shape[0] != last - first:
+                raise EDFError(path, f"channel {channel.label!r}: read {digital.shape[0]} samples "
+                                     f"instead of {last - first} from sample {first}")
+            gain, shift = channel.physical_scaling()
+            values = digital.astype(np.float64)
+            values += shift
+            values *= gain
+        if scale != 1.0:
+            values *= scale
+        signals.append(values.astype(dtype, copy=False))
+    return signals
+
+
 def read_electrodes(path, electrodes=None, start=None, stop=None, header=None,
                     unitless_as_microvolts=False, dtype=np.float32):
     """Read scalp electrodes of an EDF file over a time range, in microvolts.
@@ -293,25 +433,29 @@ def read_electrodes(path, electrodes=None, start=None, stop=None, header=None,
         dtype: dtype of the returned arrays; float64 keeps pyedflib's precision for resampling.
 
     Returns:
-        ElectrodeSignals (per-electrode arrays and rates; `.stack()` for one array).
+        ElectrodeSignals (per-electrode arrays and rates; `.stack()` for one array). The float64
+        values before the cast to `dtype` equal pyedflib's `readSignal(channel, first, n)`
+        (times the unit factor) exactly.
+
+    The file's structure (size, record layout, EDF+D) is checked on every call; the header is parsed
+    by pyedflib unless `header` is given, in which case it must describe this file's record layout.
+    The samples are read from the data records the range touches only (memory-mapped), never
+    through pyedflib.
     """
     path = os.fspath(path)
-    reader = _open(path)
-    try:
-        header = header or _header_from_reader(path, reader)
+    if not os.path.isfile(path):
+        raise EDFError(path, "file not found")
+    with open(path, "rb") as handle:
+        layout = _read_layout(path, handle)
+        if header is None or not _has_scaling(header):
+            header = _parse_header(path)
+        _check_header_matches(path, header, layout)
         channels = _select_electrodes(header, electrodes)
-        signals = []
+        ranges = []
         for channel in channels:
             scale = microvolt_scale(path, channel, unitless_as_microvolts)
-            first, last = sample_range(header, channel, start, stop)
-            values = reader.readSignal(channel.index, first, last - first) if last > first else np.zeros(0)
-            if values.shape[0] != last - first:
-                raise EDFError(path, f"channel {channel.label!r}: read {values.shape[0]} samples instead "
-                                     f"of {last - first} from sample {first}")
-            values = values if scale == 1.0 else values * scale
-            signals.append(values.astype(dtype, copy=False))
-    finally:
-        reader.close()
+            ranges.append((channel, scale) + sample_range(header, channel, start, stop))
+        signals = _read_ranges(path, handle, layout, ranges, dtype)
     return ElectrodeSignals(
         path=path,
         electrodes=tuple(channel.electrode for channel in channels),

@@ -1,11 +1,12 @@
 import os
+import warnings
 
 import numpy as np
 import pyedflib
 import pytest
 
 from kerasseizure.errors import EDFError
-from kerasseizure.io.edf import read_electrodes, read_header
+from kerasseizure.io.edf import read_electrodes, read_header, sample_range
 
 from .conftest import electrode_wave, write_edf, write_edf_with_edfio
 
@@ -72,17 +73,28 @@ def test_time_range_equals_slice_of_whole_read(mixed_edf):
     np.testing.assert_array_equal(part, whole[:, int(3.5 * FS):int(11.25 * FS)])
 
 
-def test_range_read_does_not_load_the_whole_signal(mixed_edf, monkeypatch):
-    requested = []
-    original = pyedflib.EdfReader.readSignal
+def test_range_read_does_not_go_through_pyedflib_nor_touch_other_records(mixed_edf, tmp_path, monkeypatch):
+    expected = read_electrodes(mixed_edf, ["FP1", "T3"], start=2.5, stop=4.2, dtype=np.float64)
+    # Overwrite every data record outside [2, 5) s (1 s records, 8 signals) with garbage: the range
+    # read must not notice, so it reads the records it needs and nothing else.
+    data = bytearray(open(mixed_edf, "rb").read())
+    header_bytes = 256 * 9
+    record_bytes = (len(data) - header_bytes) // DURATION
+    for record in list(range(0, 2)) + list(range(5, DURATION)):
+        at = header_bytes + record * record_bytes
+        data[at:at + record_bytes] = b"\x7f" * record_bytes
+    damaged = tmp_path / "damaged.edf"
+    damaged.write_bytes(bytes(data))
 
-    def spy(self, channel, start=0, n=None, digital=False):
-        requested.append(n)
-        return original(self, channel, start, n, digital)
+    def fail(*args, **kwargs):
+        raise AssertionError("readSignal must not be used")
 
-    monkeypatch.setattr(pyedflib.EdfReader, "readSignal", spy)
-    read_electrodes(mixed_edf, ["FP1"], start=2, stop=4)
-    assert requested == [2 * FS]
+    monkeypatch.setattr(pyedflib.EdfReader, "readSignal", fail)
+    got = read_electrodes(damaged, ["FP1", "T3"], start=2.5, stop=4.2, dtype=np.float64)
+    for a, b in zip(got.signals, expected.signals):
+        np.testing.assert_array_equal(a, b)
+    # the garbage (0x7f7f = 32639 -> 996 uV) is there for a read of those records; the waves are 40 uV
+    assert read_electrodes(damaged, ["FP1"], start=0, stop=1).signals[0].min() > 900
 
 
 def test_per_channel_rates_are_kept_and_stack_refuses_mixed_rates(tmp_path):
@@ -170,3 +182,186 @@ def test_edf_plus_file_with_annotation_signal(tmp_path):
     assert header.labels == ["EEG CZ-REF", "EKG1"] and header.duration == DURATION
     np.testing.assert_allclose(read_electrodes(path, ["Cz"], start=5, stop=6).stack()[0],
                                wave[5 * FS:6 * FS], atol=0.05)
+
+
+# Exactness against pyedflib: the NumPy record read must give readSignal's float64 values bit for bit.
+
+_EXACT_DURATION = 12
+# (label, fs, unit, physical range, digital range): odd physical ranges make the conversion's
+# rounding visible; 200 / 250 / 256 / 400 / 512 Hz give different samples per data record.
+_EXACT_CHANNELS = [
+    ("EEG FP1-REF", 250, "uV", (-3276.8, 3276.7), (-32768, 32767)),
+    ("EEG F7-REF", 256, "uV", (-812.25, 200.5), (-2048, 2047)),
+    ("EKG1", 200, "mV", (-5.0, 5.0), (-32768, 32767)),
+    ("EEG T3-REF", 512, "mV", (-1.5, 1.2345), (-30000, 31000)),
+    ("EEG C3-REF", 400, "uV", (-999.9, 999.9), (-32767, 32767)),
+]
+
+
+def _exact_signals(seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _, fs, _, (low, high), _ in _EXACT_CHANNELS:
+        n = fs * _EXACT_DURATION
+        values = rng.uniform(low, high, n)
+        values[:3] = [low, high, 0.0]  # the extremes of the digital range
+        out.append(values)
+    return out
+
+
+def _write_exact_pyedflib(path, file_type, record_duration=1.0):
+    headers = [dict(label=label, dimension=unit, sample_frequency=fs, physical_min=lo, physical_max=hi,
+                    digital_min=dlo, digital_max=dhi)
+               for label, fs, unit, (lo, hi), (dlo, dhi) in _EXACT_CHANNELS]
+    writer = pyedflib.EdfWriter(os.fspath(path), len(headers), file_type=file_type)
+    try:
+        writer.setSignalHeaders(headers)
+        if record_duration != 1.0:
+            with warnings.catch_warnings():  # "might alter calculated sample_frequencies": it does not here
+                warnings.simplefilter("ignore", UserWarning)
+                writer.setDatarecordDuration(record_duration)
+        writer.writeSamples(_exact_signals())
+        if file_type == pyedflib.FILETYPE_EDFPLUS:
+            writer.writeAnnotation(1.5, 2.0, "seizure")
+    finally:
+        writer.close()
+    return os.fspath(path)
+
+
+def _write_exact_edfio(path, record_duration=1.0, annotations=None):
+    import edfio
+
+    signals = [edfio.EdfSignal(values, sampling_frequency=fs, label=label, physical_dimension=unit,
+                               physical_range=phys, digital_range=dig)
+               for (label, fs, unit, phys, dig), values in zip(_EXACT_CHANNELS, _exact_signals(1))]
+    edf = edfio.Edf(signals, data_record_duration=record_duration,
+                    annotations=[edfio.EdfAnnotation(*a) for a in annotations] if annotations else None)
+    edf.write(os.fspath(path))
+    return os.fspath(path)
+
+
+@pytest.fixture(params=["pyedflib-edf", "pyedflib-edfplus", "pyedflib-2s-records", "edfio",
+                        "edfio-half-second-records", "edfio-edfplus"])
+def exact_edf(request, tmp_path):
+    path = tmp_path / f"{request.param}.edf"
+    if request.param == "pyedflib-edf":
+        return _write_exact_pyedflib(path, pyedflib.FILETYPE_EDF)
+    if request.param == "pyedflib-edfplus":
+        return _write_exact_pyedflib(path, pyedflib.FILETYPE_EDFPLUS)
+    if request.param == "pyedflib-2s-records":
+        return _write_exact_pyedflib(path, pyedflib.FILETYPE_EDF, record_duration=2.0)
+    if request.param == "edfio":
+        return _write_exact_edfio(path)
+    if request.param == "edfio-edfplus":
+        path = _write_exact_edfio(path, annotations=[(1.5, 2.0, "seizure"), (7.25, None, "spike")])
+        assert open(path, "rb").read()[192:197] == b"EDF+C"
+        return path
+    return _write_exact_edfio(path, record_duration=0.5)
+
+
+# (start, stop) seconds: whole file, first sample, last sample, exact record boundaries, ranges
+# straddling records, ranges inside one record, fractional sample positions.
+_EXACT_RANGES = [(None, None), (0, 0.008), (0, 1), (1, 2), (2, 4), (0.5, 1.5), (1.999, 2.001),
+                 (3.3, 3.7), (0.123456, 11.987654), (11, 12), (12 - 1 / 512, 12), (11.9961, 12),
+                 (5.25, None), (None, 0.5)]
+
+
+def _bits(values):
+    return np.asarray(values, dtype=np.float64).view(np.int64)
+
+
+def _pyedflib_reads(path, requests):
+    """pyedflib's readSignal(channel, first, n) for each (channel index, first, last); EDFlib opens a
+    file once at a time, so pyedflib reads everything first."""
+    reader = pyedflib.EdfReader(path)
+    try:
+        return [reader.readSignal(index, first, last - first) for index, first, last in requests]
+    finally:
+        reader.close()
+
+
+def test_range_read_equals_pyedflib_read_signal_bit_for_bit(exact_edf):
+    header = read_header(exact_edf)
+    assert [c.label for c in header.channels] == [c[0] for c in _EXACT_CHANNELS]
+    by_name = {c.electrode: c for c in header.channels if c.electrode}
+    names = ["FP1", "F7", "T3", "C3"]
+    requests = [(by_name[name].index,) + sample_range(header, by_name[name], start, stop)
+                for start, stop in _EXACT_RANGES for name in names]
+    expected = iter(_pyedflib_reads(exact_edf, requests))
+    for start, stop in _EXACT_RANGES:
+        wanted = [next(expected) for _ in names]
+        for given in (None, header):
+            got = read_electrodes(exact_edf, names, start, stop, header=given, dtype=np.float64)
+            assert got.electrodes == tuple(names)
+            for name, values, reference in zip(names, got.signals, wanted):
+                reference = reference * 1e3 if by_name[name].unit == "mV" else reference
+                assert values.shape == reference.shape and len(values) > 0, (name, start, stop)
+                np.testing.assert_array_equal(_bits(values), _bits(reference),
+                                              err_msg=f"{name} [{start}, {stop})")
+            single = read_electrodes(exact_edf, names, start, stop, header=given)
+            for values, reference in zip(single.signals, got.signals):
+                assert values.dtype == np.float32
+                np.testing.assert_array_equal(values, reference.astype(np.float32))
+
+
+def test_first_and_last_sample_of_every_channel(exact_edf):
+    header = read_header(exact_edf)
+    channels = [c for c in header.channels if c.electrode]
+    whole = _pyedflib_reads(exact_edf, [(c.index, 0, c.n_samples) for c in channels])
+    for channel, reference in zip(channels, whole):
+        reference = reference * 1e3 if channel.unit == "mV" else reference
+        n = channel.n_samples
+        first = read_electrodes(exact_edf, [channel.electrode], 0, 1 / channel.fs, dtype=np.float64)
+        last = read_electrodes(exact_edf, [channel.electrode], (n - 1) / channel.fs, None, dtype=np.float64)
+        np.testing.assert_array_equal(_bits(first.signals[0]), _bits(reference[:1]))
+        np.testing.assert_array_equal(_bits(last.signals[0]), _bits(reference[-1:]))
+
+
+def test_conversion_maps_the_digital_range_onto_the_physical_range(mixed_edf):
+    for channel in read_header(mixed_edf).channels:
+        gain, offset = channel.physical_scaling()
+        assert gain * (offset + channel.digital_min) == pytest.approx(channel.physical_min)
+        assert gain * (offset + channel.digital_max) == pytest.approx(channel.physical_max)
+
+
+def test_header_given_must_match_the_file(tmp_path, mixed_edf):
+    other = _write_exact_pyedflib(tmp_path / "other.edf", pyedflib.FILETYPE_EDF)
+    _assert_edf_error(mixed_edf, "does not describe this file",
+                      call=lambda p: read_electrodes(p, ["FP1"], 0, 1, header=read_header(other)))
+
+
+def test_hand_built_header_without_ranges_still_reads_exactly(mixed_edf):
+    import dataclasses
+
+    header = read_header(mixed_edf)
+    bare = dataclasses.replace(header, channels=tuple(
+        dataclasses.replace(c, physical_min=None, physical_max=None, digital_min=None, digital_max=None)
+        for c in header.channels))
+    np.testing.assert_array_equal(read_electrodes(mixed_edf, ["FP1"], 1, 3, header=bare).stack(),
+                                  read_electrodes(mixed_edf, ["FP1"], 1, 3).stack())
+
+
+def test_discontinuous_edf_plus_is_rejected(tmp_path):
+    path = _write_exact_pyedflib(tmp_path / "plus.edf", pyedflib.FILETYPE_EDFPLUS)
+    data = bytearray(open(path, "rb").read())
+    assert data[192:197] == b"EDF+C"
+    data[192:197] = b"EDF+D"
+    damaged = tmp_path / "discontinuous.edf"
+    damaged.write_bytes(bytes(data))
+    header = read_header(path)
+    for call in (read_header, read_electrodes, lambda p: read_electrodes(p, header=header)):
+        _assert_edf_error(damaged, "discontinuous EDF+ file (EDF+D)", call=call)
+
+
+def test_bdf_is_rejected(tmp_path):
+    path = os.fspath(tmp_path / "file.bdf")
+    writer = pyedflib.EdfWriter(path, 1, file_type=pyedflib.FILETYPE_BDF)
+    try:
+        writer.setSignalHeaders([dict(label="EEG FP1-REF", dimension="uV", sample_frequency=FS,
+                                      physical_min=-1000.0, physical_max=1000.0,
+                                      digital_min=-8388608, digital_max=8388607)])
+        writer.writeSamples([np.zeros(FS * 2)])
+    finally:
+        writer.close()
+    for call in (read_header, read_electrodes):
+        _assert_edf_error(path, "BDF file (24-bit samples", call=call)
