@@ -12,11 +12,11 @@ Every export runs the .tflite with the LiteRT interpreter on held-out inputs and
 Keras; the report (`<path>.json`) holds sizes, ops, tensor details and the verification figures.
 A failed verification keeps the rejected file and its report as `<stem>.rejected.tflite[.json]`
 for inspection and raises `ExportError`; the final path only ever receives a verified model.
+The data forms accepted for calibration and verification are handled in `export/data.py`; the
+comparison with Keras and `ExportReport` live in `export/verify.py` (re-exported here).
 """
 
-import dataclasses
 import datetime
-import importlib.metadata
 import math
 import os
 import re
@@ -27,61 +27,23 @@ import keras
 import numpy as np
 
 from kerasseizure.errors import ExportError
+from kerasseizure.export.data import gather, input_names, representative_generator
 from kerasseizure.export.frontend import IBMWindowFeatures, frontend_for, with_frontend
-from kerasseizure.export.litert_runtime import LiteRTClassifier, report_path_for, softmax
+from kerasseizure.export.litert_runtime import LiteRTClassifier, report_path_for
+from kerasseizure.export.verify import (
+    ExportReport,
+    compare_with_keras,
+    feed,
+    random_inputs,
+    tensor_details,
+    versions,
+)
 from kerasseizure.files import atomic_path, atomic_write_json
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 #: Default minimum argmax agreement with Keras per quantization.
 DEFAULT_MIN_AGREEMENT = {"none": 0.99, "float16": 0.99, "dynamic": 0.99, "int8": 0.95}
 _SIXTEEN_BIT = ("float16", "bfloat16")
-_KL_EPSILON = 1e-15
-
-
-@dataclasses.dataclass
-class ExportReport:
-    """What an export produced and how well the .tflite reproduces Keras.
-
-    Attributes:
-        path: the .tflite file (the final path when verification passed, else the rejected file).
-        quantization: "none", "float16", "dynamic" or "int8".
-        int8_io: int8 model inputs/outputs (int8 quantization only).
-        size_bytes: size of the .tflite file.
-        keras_parameters: parameters of the exported Keras model (front-end included).
-        ops: sorted builtin op names in the graph; op_counts: how often each occurs.
-        inputs, outputs: name, shape signature (-1 = dynamic), dtype and (scale, zero_point).
-        output_kind: "logits" or "probabilities".
-        rebuilt_float32: the model was built under a 16-bit policy and rebuilt in float32.
-        source_policy: the dtype policies found in the source model.
-        frontend: the in-graph front-end's config, or None.
-        preprocessing: how raw EEG becomes the model's input (read by `LiteRTClassifier`).
-        verification: figures of the LiteRT vs Keras comparison and the thresholds applied.
-        passed: whether verification passed.
-        versions: tensorflow, keras, ai-edge-litert versions; created: UTC time stamp.
-    """
-
-    path: str
-    quantization: str
-    int8_io: bool
-    size_bytes: int
-    keras_parameters: int
-    ops: list
-    op_counts: dict
-    inputs: list
-    outputs: list
-    output_kind: str
-    rebuilt_float32: bool
-    source_policy: list
-    frontend: dict | None
-    preprocessing: dict | None
-    verification: dict
-    passed: bool
-    versions: dict
-    created: str
-
-    def to_dict(self):
-        """The report as a JSON-ready dict."""
-        return dataclasses.asdict(self)
 
 
 # ----------------------------------------------------------------------------- model preparation
@@ -143,112 +105,6 @@ def float32_twin(model):
     return twin
 
 
-# ----------------------------------------------------------------------------- data handling
-
-
-def _input_names(model):
-    return [t.name for t in model.inputs]
-
-
-def _is_dataset(data):
-    try:
-        import tensorflow as tf
-    except ImportError:  # pragma: no cover - tflite.py always runs with TF
-        return False
-    return isinstance(data, tf.data.Dataset)
-
-
-def _split_xy(element):
-    if isinstance(element, tuple) and len(element) in (2, 3):
-        return element[0], element[1]
-    return element, None
-
-
-def _as_input_list(x, model):
-    """One array per model input, in `model.inputs` order."""
-    names = _input_names(model)
-    if isinstance(x, dict):
-        missing = set(names) - set(x)
-        if missing:
-            raise ValueError(f"inputs {sorted(missing)} missing; the model reads {names}")
-        arrays = [x[name] for name in names]
-    elif isinstance(x, (list, tuple)):
-        arrays = list(x)
-    else:
-        arrays = [x]
-    if len(arrays) != len(names):
-        raise ValueError(f"{len(arrays)} input array(s) for a model reading {names}")
-    arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
-    for name, array, tensor in zip(names, arrays, model.inputs):
-        expected = tuple(tensor.shape[1:])
-        if array.shape[1:] == expected:
-            continue
-        if array.shape == expected:  # a single unbatched example
-            continue
-        raise ValueError(f"input {name} must be (batch, {expected}), got {array.shape}")
-    return [a[None] if a.shape == tuple(t.shape[1:]) else a for a, t in zip(arrays, model.inputs)]
-
-
-def _is_one_batch(data, model):
-    """True for an array, a dict of arrays, an (x, y[, w]) tuple, or a list of one array per input."""
-    if isinstance(data, (np.ndarray, dict, tuple)):
-        return True
-    return (isinstance(data, list) and len(data) == len(model.inputs) > 1
-            and all(isinstance(a, np.ndarray) and a.shape[1:] == tuple(t.shape[1:])
-                    for a, t in zip(data, model.inputs)))
-
-
-def _iterate_batches(data, model):
-    """Yield (list of input arrays, labels or None) from arrays, (x, y), iterables or tf.data.
-
-    A tuple is (x, y) or (x, y, sample_weight); a list is one array per input of a multi-input
-    model, or else an iterable of batches.
-    """
-    if data is None:
-        return
-    if _is_dataset(data):
-        iterable = data.as_numpy_iterator()
-    elif _is_one_batch(data, model):
-        iterable = [data]
-    else:
-        iterable = data
-    for element in iterable:
-        x, y = _split_xy(element)
-        yield _as_input_list(x, model), (None if y is None else np.asarray(y))
-
-
-def _gather(data, model, max_samples):
-    inputs, labels, count = None, [], 0
-    for arrays, y in _iterate_batches(data, model):
-        take = min(len(arrays[0]), max_samples - count)
-        if take <= 0:
-            break
-        inputs = [a[:take] for a in arrays] if inputs is None else [
-            np.concatenate([old, a[:take]]) for old, a in zip(inputs, arrays)]
-        labels.append(None if y is None else y[:take])
-        count += take
-    if inputs is None:
-        return None, None
-    labels = None if any(y is None for y in labels) else np.concatenate(labels)
-    return inputs, labels
-
-
-def _representative_generator(data, model, max_samples):
-    names = _input_names(model)
-
-    def generator():
-        count = 0
-        for arrays, _ in _iterate_batches(data, model):
-            for i in range(len(arrays[0])):
-                if count >= max_samples:
-                    return
-                samples = [a[i : i + 1] for a in arrays]
-                yield samples if len(names) == 1 else dict(zip(names, samples))
-                count += 1
-
-    return generator
-
-
 # ----------------------------------------------------------------------------- conversion
 
 
@@ -307,93 +163,7 @@ def _graph_ops(model_bytes):
     return dict(sorted(counts.items()))
 
 
-def _tensor_details(details, names):
-    rows = []
-    for name in names:
-        d = details[name]
-        scale, zero_point = d["quantization"]
-        rows.append({
-            "name": name, "shape": [int(v) for v in d["shape_signature"]], "dtype": np.dtype(d["dtype"]).name,
-            "quantization": {"scale": float(scale), "zero_point": int(zero_point)} if scale else None,
-        })
-    return rows
-
-
-# ----------------------------------------------------------------------------- verification
-
-
-def _kl(targets, probabilities):
-    from kerasseizure.training.metrics import kl_terms
-
-    clipped = np.clip(probabilities.astype(np.float64), _KL_EPSILON, 1.0 - _KL_EPSILON)
-    return float(kl_terms(targets, clipped).sum(axis=1).mean())
-
-
-def _feed(inputs, names):
-    # Signature inputs carry the Keras input names, so multi-input models are fed by name.
-    return inputs[0] if len(inputs) == 1 else dict(zip(names, inputs))
-
-
-def _verify(keras_model, classifier, inputs, labels, output_kind, thresholds, source):
-    reference = np.asarray(keras_model.predict(inputs if len(inputs) > 1 else inputs[0],
-                                               batch_size=256, verbose=0), dtype=np.float32)
-    lite = classifier.predict_raw(_feed(inputs, _input_names(keras_model)))
-    finite = bool(np.isfinite(lite).all())
-    if output_kind == "logits":
-        ref_prob, lite_prob = softmax(reference), softmax(lite)
-    else:
-        ref_prob, lite_prob = reference, lite
-    figures = {
-        "source": source,
-        "n_samples": int(len(reference)),
-        "finite": finite,
-        "max_abs_diff": float(np.abs(lite - reference).max()) if finite else None,
-        "max_abs_diff_probabilities": float(np.abs(lite_prob - ref_prob).max()) if finite else None,
-        "argmax_agreement": float(np.mean(lite.argmax(axis=1) == reference.argmax(axis=1))),
-    }
-    if labels is not None:
-        labels = np.asarray(labels)
-        if labels.ndim == 1:
-            from kerasseizure.training.metrics import weighted_f1
-
-            figures["weighted_f1_keras"] = weighted_f1(labels, ref_prob)
-            figures["weighted_f1_tflite"] = weighted_f1(labels, lite_prob)
-            figures["weighted_f1_difference"] = figures["weighted_f1_tflite"] - figures["weighted_f1_keras"]
-        elif labels.ndim == 2:
-            figures["kl_keras"] = _kl(labels, ref_prob)
-            figures["kl_tflite"] = _kl(labels, lite_prob) if finite else None
-            figures["kl_difference"] = None if not finite else figures["kl_tflite"] - figures["kl_keras"]
-    failures = []
-    if not finite:
-        failures.append("LiteRT outputs hold NaN/inf")
-    if figures["argmax_agreement"] < thresholds["min_agreement"]:
-        failures.append(f"argmax agreement {figures['argmax_agreement']:.4f} < {thresholds['min_agreement']}")
-    if thresholds["max_abs_diff"] is not None and finite and figures["max_abs_diff"] > thresholds["max_abs_diff"]:
-        failures.append(f"max |diff| {figures['max_abs_diff']:.3g} > {thresholds['max_abs_diff']}")
-    if thresholds["max_f1_drop"] is not None and "weighted_f1_difference" in figures:
-        if -figures["weighted_f1_difference"] > thresholds["max_f1_drop"]:
-            failures.append(f"weighted F1 drop {-figures['weighted_f1_difference']:.4f} > {thresholds['max_f1_drop']}")
-    if thresholds["max_kl_increase"] is not None and figures.get("kl_difference") is not None:
-        if figures["kl_difference"] > thresholds["max_kl_increase"]:
-            failures.append(f"KL increase {figures['kl_difference']:.4f} > {thresholds['max_kl_increase']}")
-    figures["thresholds"] = thresholds
-    figures["failures"] = failures
-    return figures, not failures
-
-
-def _random_inputs(model, n, seed):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal((n, *t.shape[1:])).astype(np.float32) for t in model.inputs]
-
-
-def _versions():
-    found = {}
-    for dist in ("tensorflow", "keras", "ai-edge-litert"):
-        try:
-            found[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            found[dist] = None
-    return found
+# ----------------------------------------------------------------------------- export
 
 
 def _default_preprocessing(model, frontend):
@@ -510,17 +280,17 @@ def export(model, path, quantization="none", representative_data=None, verify_da
 
     representative = None
     if quantization == "int8":
-        representative = _representative_generator(representative_data, model, max_representative_samples)
+        representative = representative_generator(representative_data, model, max_representative_samples)
         if next(iter(representative()), None) is None:
             raise ValueError("`representative_data` yielded no samples.")
 
-    inputs, labels = _gather(verify_data, model, max_verify_samples)
+    inputs, labels = gather(verify_data, model, max_verify_samples)
     source = "verify_data"
     if inputs is None and representative_data is not None:
-        inputs, _ = _gather(representative_data, model, 64)
+        inputs, _ = gather(representative_data, model, 64)
         source = "representative_data"
     if inputs is None:
-        inputs, source = _random_inputs(model, 64, seed), "random_normal"
+        inputs, source = random_inputs(model, 64, seed), "random_normal"
 
     with tempfile.TemporaryDirectory(prefix="kerasseizure_export_") as saved_model_dir:
         model.export(saved_model_dir, format="tf_saved_model", verbose=False)
@@ -536,25 +306,25 @@ def export(model, path, quantization="none", representative_data=None, verify_da
     with atomic_path(path) as tmp:
         tmp.write_bytes(model_bytes)
         classifier = LiteRTClassifier(tmp, num_threads=num_threads, output_kind=output_kind)
-        names = _input_names(model)
+        names = input_names(model)
         if set(names) != set(classifier.input_names) and len(names) > 1:
             raise ExportError(f"signature inputs {classifier.input_names} do not match the model's {names}")
-        figures, passed = _verify(model, classifier, inputs, labels, output_kind, thresholds, source)
+        figures, passed = compare_with_keras(model, classifier, inputs, labels, output_kind, thresholds, source)
         if rebuilt and frontend is None:
             # The float32 twin is what was converted; also say how close the 16-bit original is.
             original = source_model.predict(inputs if len(inputs) > 1 else inputs[0], batch_size=256, verbose=0)
-            lite = classifier.predict_raw(_feed(inputs, names))
+            lite = classifier.predict_raw(feed(inputs, names))
             figures["argmax_agreement_with_16bit_source"] = float(
                 np.mean(np.asarray(original).argmax(axis=1) == lite.argmax(axis=1)))
         report = ExportReport(
             path=os.fspath(path if passed else rejected_path_for(path)),
             quantization=quantization, int8_io=bool(int8_io), size_bytes=len(model_bytes),
             keras_parameters=int(model.count_params()), ops=sorted(op_counts), op_counts=op_counts,
-            inputs=_tensor_details(classifier.input_details, classifier.input_names),
-            outputs=_tensor_details(classifier.output_details, classifier.output_names),
+            inputs=tensor_details(classifier.input_details, classifier.input_names),
+            outputs=tensor_details(classifier.output_details, classifier.output_names),
             output_kind=output_kind, rebuilt_float32=rebuilt, source_policy=source_policy,
             frontend=None if frontend is None else frontend.get_config(), preprocessing=preprocessing,
-            verification=figures, passed=passed, versions=_versions(),
+            verification=figures, passed=passed, versions=versions(),
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         )
         del classifier

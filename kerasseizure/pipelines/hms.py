@@ -18,7 +18,8 @@ per dataset): `hms_dataset` assembles the image in TF (`hms_image_from_panels`).
 swap is exact on the cached views: mirroring the 20 electrodes before the views permutes the 8
 WaveNet differences (Fp1-T3 <-> Fp2-T4, ...) and swaps the panels LL<->RL, LP<->RP, because every
 step after the montage works per difference/chain (the tests check it against views of
-`mirror_hms(eeg)`). So augmented elements are permutations of cached arrays, computed on the fly.
+`mirror_hms(eeg)`). So augmented elements are permutations of cached arrays, computed on the fly
+by `hms_dataset` (defined in `kerasseizure.pipelines.hms_batches`, re-exported here).
 """
 
 import sys
@@ -30,32 +31,28 @@ import numpy as np
 import pandas as pd
 
 from kerasseizure.errors import KerasSeizureError, SignalError
-from kerasseizure.io.channels import HMS_EEG_COLUMNS, WAVENET_PAIRS, mirror_electrode
+from kerasseizure.io.channels import HMS_EEG_COLUMNS
 from kerasseizure.io.labels import HMS_CLASSES
 from kerasseizure.pipelines import cache as cache_lib
-from kerasseizure.pipelines.tusz import _positions, augmentation_rng, element_order, finish_dataset
+from kerasseizure.pipelines.hms_batches import (
+    EEG_PANEL_ORDER,
+    KAGGLE_PANEL_ORDER,
+    hms_dataset,
+    panel_mirror_permutation,
+    wavenet_mirror_permutation,
+)
+from kerasseizure.pipelines.tusz import _positions, element_order
+
+__all__ = [
+    "EEG_PANEL_ORDER", "HMSFeatures", "KAGGLE_PANEL_ORDER", "POPULATIONS", "SPECTROGRAM_OFFSET_RULES", "VIEWS",
+    "WINDOW_SAMPLES", "build_hms_features", "compute_hms_views", "hms_dataset", "panel_mirror_permutation",
+    "wavenet_mirror_permutation",
+]
 
 VIEWS = ("eeg", "image")
 POPULATIONS = ("low", "high", "mixed")
 SPECTROGRAM_OFFSET_RULES = ("midpoint", "mean")
-EEG_PANEL_ORDER = ("LL", "LP", "RL", "RP")
-KAGGLE_PANEL_ORDER = ("LL", "RL", "LP", "RP")
 WINDOW_SAMPLES = 10_000
-
-
-def _mirror_chain(name):
-    return {"L": "R", "R": "L"}[name[0]] + name[1:]
-
-
-def wavenet_mirror_permutation():
-    """Channel permutation of the 8 WaveNet differences equal to mirroring the electrodes first."""
-    mirrored = [(mirror_electrode(a), mirror_electrode(b)) for a, b in WAVENET_PAIRS]
-    return [WAVENET_PAIRS.index(pair) for pair in mirrored]
-
-
-def panel_mirror_permutation(order):
-    """Panel permutation (LL<->RL, LP<->RP) for panels in `order`."""
-    return [order.index(_mirror_chain(name)) for name in order]
 
 
 # ------------------------------------------------------------------------------ features
@@ -251,7 +248,8 @@ def build_hms_features(dataset, cache_dir=None, *, views=VIEWS, split="train", s
                        annotations[annotations["eeg_id"].isin(table["eeg_id"])],
                        ["eeg_id", "eeg_sub_id", "eeg_label_offset_seconds", "spectrogram_label_offset_seconds"]),
                    "n_eeg_ids": len(table)},
-        "code": cache_lib.code_version(filters, montage, reference, spectral, sys.modules[__name__]),
+        "code": cache_lib.code_version(filters, montage, reference, *reference.MODULES, spectral,
+                                       sys.modules[__name__]),
     }
     store = cache_lib.FeatureCache(cache_dir if cache_dir is not None else cache_lib.default_cache_dir(),
                                    f"hms-{split}", config)
@@ -327,132 +325,3 @@ def _assemble(contents, table, split, views):
                             "detail": items.loc[~kept, "error"].to_numpy()})
     return HMSFeatures(contents.path, contents.config, split, tuple(views), out, contents.arrays, skipped,
                        contents.report)
-
-
-# ------------------------------------------------------------------------------ dataset
-
-
-def hms_dataset(features, indices=None, batch_size=32, *, inputs="both", population="all", targets=True,
-                sample_weight=None, shuffle=False, seed=0, epoch=0, reshuffle_each_iteration=False, shard=None,
-                mirror=0.0, time_shift=False, image_size=None, include_kaggle=True, include_info=False,
-                drop_remainder=False, prefetch=True):
-    """tf.data batches of HMS inputs and vote-probability targets.
-
-    Args:
-        features: HMSFeatures from `build_hms_features`.
-        indices: positions in `features.table` (a fold's positions), a boolean mask, or None.
-        batch_size: eeg_ids per batch.
-        inputs: "eeg" (WaveNet (2000, 8)), "image" ((H, W, 3)) or "both" ({"eeg", "image"}).
-        population: "all", "low", "high", "mixed" or a tuple of them (two-stage training:
-            "low" then "high"; "mixed" eeg_ids are only in "all" or when named).
-        targets: yield (x, y[, w]); False yields x only (test split / prediction).
-        sample_weight: None, "votes" (total_votes) or "ones".
-        shuffle, seed, epoch, reshuffle_each_iteration, shard: as in `tusz_dataset`.
-        mirror: probability of the left/right swap per element (True = 0.5); labels unchanged.
-        time_shift: draw each element's view among its cached sub-row variants (needs features
-            built with time_shift_views > 0; eeg_ids with no sub-row keep the default view).
-        image_size: (height, width) of the image, None = native 512 x 512 (512 x 256 EEG-only).
-        include_kaggle: put the Kaggle panels in the image (when cached).
-        include_info: append {"eeg_id", "mirrored", "variant"} to each element.
-        drop_remainder, prefetch: as in `tusz_dataset`.
-
-    Augmentation draws (mirror flags, variants) come from (seed, epoch) only, so the same
-    arguments always give the same batches.
-
-    Returns:
-        tf.data.Dataset; y float32 (batch, 6) probabilities (Seizure, LPD, GPD, LRDA, GRDA, Other).
-    """
-    import tensorflow as tf
-
-    from kerasseizure.signal import hms_image_from_panels
-
-    if inputs not in ("eeg", "image", "both"):
-        raise ValueError(f"inputs must be 'eeg', 'image' or 'both', got {inputs!r}")
-    need = {"eeg": ("eeg",), "image": ("image",), "both": ("eeg", "image")}[inputs]
-    missing = [v for v in need if v not in features.views]
-    if missing:
-        raise ValueError(f"inputs={inputs!r} needs views {missing}, which these features do not hold "
-                         f"(built with views={features.views})")
-    if targets and features.split != "train":
-        raise ValueError("the test split has no targets: pass targets=False")
-    if time_shift and features.time_shift_views == 0:
-        raise ValueError("time_shift needs features built with time_shift_views > 0")
-    mirror = 0.5 if mirror is True else float(mirror)
-    if not 0.0 <= mirror <= 1.0:
-        raise ValueError(f"mirror must be a probability, got {mirror}")
-
-    table = features.table
-    order = element_order(features.positions(indices, population), shuffle, seed, epoch, shard)
-    # Augmentation draws for every element of the unsharded epoch, by table position: a shard
-    # then sees exactly the draws the single-worker run would.
-    rng = augmentation_rng(seed, epoch)
-    n = len(table)
-    flips = (rng.random(n) < mirror) if mirror > 0 else np.zeros(n, dtype=bool)
-    variants = np.zeros(n, dtype=np.int64)
-    if time_shift:
-        n_valid = table["n_variants"].to_numpy(np.int64)
-        draws = rng.random(n)
-        variants = np.where(n_valid > 0, 1 + np.floor(draws * np.maximum(n_valid, 1)).astype(np.int64), 0)
-
-    names = []
-    if "eeg" in need:
-        names.append("wavenet")
-    if "image" in need:
-        names.append("eeg_panels")
-        if include_kaggle and "kaggle_panels" in features.arrays:
-            names.append("kaggle_panels")
-    arrays = [features.arrays[name] for name in names]
-    trailing = [tuple(a.shape[2:]) for a in arrays]
-    rows_of = table["row"].to_numpy(np.int64)
-
-    def load(positions, variant):
-        rows = rows_of[positions]
-        return tuple(np.asarray(a[rows, variant], dtype=np.float32) for a in arrays)
-
-    wave_perm = tf.constant(wavenet_mirror_permutation(), tf.int32)
-    eeg_perm = tf.constant(panel_mirror_permutation(EEG_PANEL_ORDER), tf.int32)
-    kaggle_perm = tf.constant(panel_mirror_permutation(KAGGLE_PANEL_ORDER), tf.int32)
-    probabilities = table[list(HMS_CLASSES)].to_numpy(np.float32) if targets else None
-    if sample_weight == "votes":
-        weights = table["total_votes"].to_numpy(np.float32)
-    elif sample_weight == "ones":
-        weights = np.ones(n, dtype=np.float32)
-    elif sample_weight is None:
-        weights = None
-    else:
-        raise ValueError(f"sample_weight must be None, 'votes' or 'ones', got {sample_weight!r}")
-
-    def swap(value, flip, perm):
-        flip = tf.reshape(flip, [-1] + [1] * (value.shape.rank - 1))
-        return tf.where(flip, tf.gather(value, perm, axis=-1), value)
-
-    def to_element(positions):
-        flip = tf.gather(tf.constant(flips), positions)
-        variant = tf.gather(tf.constant(variants), positions)
-        values = tf.numpy_function(load, [positions, variant], [tf.float32] * len(arrays), stateful=False)
-        loaded = {}
-        for name, value, shape in zip(names, values, trailing):
-            value.set_shape((None, *shape))
-            loaded[name] = value
-        x = {}
-        if "wavenet" in loaded:
-            x["eeg"] = swap(loaded["wavenet"], flip, wave_perm)
-        if "eeg_panels" in loaded:
-            eeg_panels = swap(loaded["eeg_panels"], flip, eeg_perm)
-            kaggle_panels = swap(loaded["kaggle_panels"], flip, kaggle_perm) if "kaggle_panels" in loaded else None
-            x["image"] = hms_image_from_panels(eeg_panels, kaggle_panels, image_size=image_size)
-        x = x if inputs == "both" else x[inputs]
-        element = (x,)
-        if targets:
-            element += (tf.gather(tf.constant(probabilities), positions),)
-            if weights is not None:
-                element += (tf.gather(tf.constant(weights), positions),)
-        if include_info:
-            element += ({"eeg_id": tf.gather(tf.constant(table["eeg_id"].to_numpy(np.int64)), positions),
-                         "mirrored": flip, "variant": variant},)
-        return element if len(element) > 1 else element[0]
-
-    ds = tf.data.Dataset.from_tensor_slices(order)
-    ds = finish_dataset(ds, batch_size, drop_remainder, shuffle, reshuffle_each_iteration, seed, epoch, len(order))
-    ds = ds.map(to_element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds

@@ -286,7 +286,7 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
                    "recordings_sha256": cache_lib.table_fingerprint(
                        used, [c for c in ("edf_path", "fs", "duration", "n_electrodes") if c in used.columns]),
                    "n_seizures": len(seizures)},
-        "code": cache_lib.code_version(spectral, saliency, filters, montage_module, reference,
+        "code": cache_lib.code_version(spectral, saliency, filters, montage_module, reference, *reference.MODULES,
                                        sys.modules[__name__]),
     }
     store = cache_lib.FeatureCache(cache_dir if cache_dir is not None else cache_lib.default_cache_dir(),
