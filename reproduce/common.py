@@ -53,12 +53,19 @@ def _synthetic_corpus(root, make, settings, log):
     return make(root, overwrite=True, **settings)
 
 
-def synthetic_tusz(synthetic_dir, version, size, seed, log=print):
-    """Root of the synthetic TUSZ corpus of `version`, generated under `synthetic_dir` if needed."""
+def synthetic_tusz(synthetic_dir, version, size, seed, log=print, name=None, **options):
+    """Root of the synthetic TUSZ corpus of `version`, generated under `synthetic_dir` if needed.
+
+    Args:
+        name: folder name under `synthetic_dir` (default `tusz-<version>`); give presets that
+            differ in `options` their own folders so they do not replace each other.
+        **options: further `make_tusz_corpus` arguments (n_patients, min_patients_per_type, ...);
+            a corpus made with other values is regenerated.
+    """
     from kerasseizure.io.synthetic import make_tusz_corpus
 
-    return _synthetic_corpus(Path(synthetic_dir) / f"tusz-{version}", make_tusz_corpus,
-                             {"version": version, "size": size, "seed": seed}, log)
+    return _synthetic_corpus(Path(synthetic_dir) / (name or f"tusz-{version}"), make_tusz_corpus,
+                             {"version": version, "size": size, "seed": seed, **options}, log)
 
 
 def synthetic_hms(synthetic_dir, size, seed, log=print):
@@ -152,3 +159,32 @@ def write_results(results_dir, table, markdown, record, figures=None):
         table.to_csv(tmp, index=False)
     atomic_write_text(results_dir / "table.md", markdown)
     atomic_write_json(results_dir / RECORD_FILE, record)
+
+
+def synthetic_hms_custom(synthetic_dir, name, settings, log=print):
+    """Root of a synthetic HMS corpus made with explicit `make_hms_corpus` settings.
+
+    Args:
+        synthetic_dir: parent folder of the synthetic corpora.
+        name: the corpus folder under `synthetic_dir` (so it never replaces the shared `hms/`).
+        settings: `make_hms_corpus` keyword arguments (size, seed, n_eegs, ...); pairs as lists,
+            as corpus.json stores them, so an existing corpus made with them is reused.
+        log: callable(str) told when the corpus is generated.
+    """
+    from kerasseizure.io.synthetic import make_hms_corpus
+
+    return _synthetic_corpus(Path(synthetic_dir) / name, make_hms_corpus, dict(settings), log)
+
+
+def cpu_model():
+    """The CPU's model name for run records (/proc/cpuinfo on Linux, platform.processor() elsewhere)."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None

@@ -115,3 +115,26 @@ def image_examples_figure(examples, title, channel_titles=None):
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure
+
+
+def grouped_bars_figure(values_by_model, class_names, title, ylabel, ylim=None):
+    """Grouped bars of any per-class quantity (e.g. per-class KL), one bar per model.
+
+    Args:
+        values_by_model: {model name: sequence of values in class order}.
+        class_names: the groups' labels.
+        ylabel: the quantity's name.
+        ylim: (low, high) or None (automatic).
+    """
+    figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(class_names)), 3.5))
+    width = 0.8 / max(len(values_by_model), 1)
+    positions = np.arange(len(class_names))
+    for k, (name, values) in enumerate(values_by_model.items()):
+        axis.bar(positions + k * width - 0.4 + width / 2, values, width, label=name)
+    axis.set_xticks(positions, class_names)
+    if ylim is not None:
+        axis.set_ylim(*ylim)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title, fontsize=10)
+    axis.legend(fontsize=7, ncol=2)
+    return figure

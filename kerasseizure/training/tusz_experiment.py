@@ -1,0 +1,602 @@
+"""One TUSZ seizure-type experiment on one cross-validation fold: train, evaluate, keep the run.
+
+This is the library layer under `python -m reproduce.table1` (and the `kerasseizure train /
+evaluate` commands): given cached features (`kerasseizure.pipelines.build_tusz_features`), a
+fold's (train, validation) seizure positions and a `TUSZExperimentConfig`, it trains one row of
+table 1 and returns its window probabilities and weighted F1 (window- and seizure-level):
+
+    kind         model                                   features      trained with
+    baseline     sklearn pipeline (`make_baseline`)       "fft"         sklearn, threads limited
+    member       `seizurenet_member` on one SES input     "ses"         `fit`
+    ensemble     `SeizureNet` on every SES input          "ses"         `fit`
+    student      `student` on one SES input               "ses"         `fit`
+    distilled    `student`, taught by this fold's teacher "ses"         `fit` of a Distiller
+
+```python
+from kerasseizure.training.tusz_experiment import TUSZExperimentConfig, run_tusz_fold
+
+config = TUSZExperimentConfig.from_dict({"kind": "ensemble", "epochs": 10,
+                                         "model": {"layers_per_block": [2, 2]}})
+result = run_tusz_fold(features, train, valid, config, "runs/ensemble/fold-0")
+result.metrics["seizure_f1"], result.predictions["probs"]
+```
+
+Every neural row trains through `training.fit.fit` in `<fold_dir>/fit` (a distilled row's
+teacher in `teacher_dir`, normally the ensemble row's own fold folder), so an interrupted fold
+resumes from its last completed epoch and a completed one is loaded, not retrained. Wrap the
+call in `training.runs.run_folds` to get the per-fold `result.json` / `predictions.npz` and
+skip completed folds entirely.
+
+Speed: building a Keras model and tracing its training step costs far more than an epoch on a
+small corpus. Models are therefore kept in a `ModelPool` (one per process by default) keyed by
+architecture, input shapes, optimizer and seed: the first fold builds, compiles and records the
+initial variables (model and optimizer); later folds restore those initial values and reuse the
+traced functions. The initial values are those a fresh build under the same seed gives, so a
+fold's result does not depend on which folds ran before it in the process (tested).
+
+Windows: `train_window_stride` / `eval_window_stride` keep every k-th window of each seizure
+(IBM's grid has 1-s windows every 0.25 s, i.e. 75% overlap; stride 4 gives non-overlapping
+windows). Seizure-level scores are the mean of the evaluated windows' probabilities.
+"""
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kerasseizure.errors import KerasSeizureError
+from kerasseizure.files import atomic_write_json
+
+KINDS = ("baseline", "member", "ensemble", "student", "distilled")
+NEURAL_KINDS = ("member", "ensemble", "student", "distilled")
+
+
+class ExperimentConfigError(KerasSeizureError, ValueError):
+    """A TUSZ experiment configuration is inconsistent or does not fit the features."""
+
+
+@dataclasses.dataclass
+class TUSZExperimentConfig:
+    """Everything that defines one row of table 1 on one fold (JSON round trip: to_dict/from_dict).
+
+    Args:
+        kind: "baseline", "member", "ensemble", "student" or "distilled".
+        name: display / run name (default: the kind, or the baseline's name).
+        baseline: baseline name of `training.baselines.BASELINES` (kind "baseline").
+        baseline_params: classifier parameters overriding sklearn's defaults.
+        model: keyword arguments of the model builder (`seizurenet_member`, `SeizureNet` or
+            `student`; input shapes and the number of classes come from the features).
+        input_name: the SES input of a member / student ("ses_0": fmax 24 Hz).
+        epochs, batch_size, lr, optimizer: training (lr: float or per-epoch list).
+        train_window_stride: keep every k-th window of each training seizure.
+        eval_window_stride: keep every k-th window of each validation seizure.
+        temperature, alpha: distillation (alpha = weight of the ground-truth loss).
+        feature_distillation: also match the teacher's `embedding` with a projection of the
+            student's pooled features (`FeatureDistillation`, weight `feature_weight`).
+        teacher: the teacher's config (kind "ensemble" or "member") for kind "distilled".
+        bn_momentum: momentum of every BatchNormalization layer of the network (None: Keras'
+            0.99). Short runs (a few hundred steps) need a lower value (e.g. 0.9) for the
+            moving statistics used at inference to converge.
+        seed: initialisation, data order, dropout, classifier randomness.
+        precision: "auto", "float32", "mixed_float16", "mixed_bfloat16".
+        track_validation: compute the validation loss each epoch (learning curves only: the
+            validation fold is the test fold, so it never selects weights or stops training).
+        eval_batch_size: batch size of prediction.
+        sklearn_threads: thread limit of the sklearn baselines (threadpoolctl).
+        plot, tensorboard: `fit`'s learning_curves.png and TensorBoard logs.
+    """
+
+    kind: str
+    name: str = None
+    baseline: str = "knn"
+    baseline_params: dict = dataclasses.field(default_factory=dict)
+    model: dict = dataclasses.field(default_factory=dict)
+    input_name: str = "ses_0"
+    epochs: int = 10
+    batch_size: int = 64
+    lr: object = 1e-3
+    optimizer: str = "adam"
+    train_window_stride: int = 1
+    eval_window_stride: int = 1
+    temperature: float = 4.0
+    alpha: float = 0.5
+    feature_distillation: bool = False
+    feature_weight: float = 1.0
+    teacher: "TUSZExperimentConfig" = None
+    bn_momentum: float = None
+    seed: int = 0
+    precision: str = "auto"
+    track_validation: bool = True
+    eval_batch_size: int = 256
+    sklearn_threads: int = 1
+    plot: bool = True
+    tensorboard: bool = False
+
+    def __post_init__(self):
+        if isinstance(self.teacher, dict):
+            self.teacher = TUSZExperimentConfig.from_dict(self.teacher)
+        if self.kind not in KINDS:
+            raise ExperimentConfigError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "baseline":
+            from kerasseizure.training.baselines import BASELINES
+
+            if self.baseline not in BASELINES:
+                raise ExperimentConfigError(f"unknown baseline {self.baseline!r}; choose one of {sorted(BASELINES)}")
+        if self.kind == "distilled":
+            if self.teacher is None:
+                raise ExperimentConfigError("kind 'distilled' needs a teacher config")
+            if self.teacher.kind not in ("ensemble", "member"):
+                raise ExperimentConfigError(f"a teacher must be an 'ensemble' or a 'member', got {self.teacher.kind!r}")
+        for key in ("epochs", "batch_size", "train_window_stride", "eval_window_stride", "eval_batch_size",
+                    "sklearn_threads"):
+            if int(getattr(self, key)) < 1:
+                raise ExperimentConfigError(f"{key} must be >= 1, got {getattr(self, key)!r}")
+        if not 0.0 <= float(self.alpha) <= 1.0:
+            raise ExperimentConfigError(f"alpha must lie in [0, 1], got {self.alpha}")
+        if float(self.temperature) <= 0:
+            raise ExperimentConfigError(f"temperature must be positive, got {self.temperature}")
+        if self.name is None:
+            self.name = self.baseline if self.kind == "baseline" else self.kind
+
+    @property
+    def representation(self):
+        """The features this row needs: "fft" (baselines) or "ses" (every neural row)."""
+        return "fft" if self.kind == "baseline" else "ses"
+
+    def to_dict(self):
+        """A JSON-serialisable dict (the teacher nested)."""
+        out = dataclasses.asdict(self)
+        if isinstance(out.get("lr"), tuple):
+            out["lr"] = list(out["lr"])
+        return out
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build from a dict (unknown keys are refused, naming them)."""
+        values = dict(values)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ExperimentConfigError(f"unknown TUSZ experiment settings {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+    def replace(self, **changes):
+        """A copy with some fields changed."""
+        return TUSZExperimentConfig.from_dict({**self.to_dict(), **changes})
+
+
+# ------------------------------------------------------------------------------ windows and data
+
+
+def window_rows(features, indices, stride=1):
+    """Window rows of the seizures at `indices`, keeping every `stride`-th window of each seizure."""
+    rows = features.window_positions(indices)
+    if int(stride) > 1:
+        within = features.windows["window_in_seizure"].to_numpy()[rows]
+        rows = rows[within % int(stride) == 0]
+    return rows
+
+
+def _model_inputs(config, features):
+    """Input names of the model (teacher's for a distilled row) and whether it takes a dict."""
+    ses = sorted(name for name in features.arrays if name.startswith("ses_"))
+    if not ses:
+        raise ExperimentConfigError(f"row {config.name!r} needs SES features (build_tusz_features(..., 'ses')); "
+                                    f"these hold {sorted(features.arrays)}")
+    kind = config.kind
+    if kind == "distilled":
+        return _model_inputs(config.teacher, features)
+    if kind == "ensemble":
+        return ses, True
+    if config.input_name not in features.arrays:
+        raise ExperimentConfigError(f"row {config.name!r} reads {config.input_name!r}; features hold {ses}")
+    return [config.input_name], False
+
+
+def window_dataset(features, rows, batch_size, names, as_dict, *, labels=True, shuffle=False, seed=0, epoch=0):
+    """A tf.data pipeline over explicit window rows (any subset), in row order or shuffled by (seed, epoch).
+
+    Args:
+        features: TUSZFeatures.
+        rows: window rows (e.g. from `window_rows`).
+        batch_size: windows per batch.
+        names: input arrays to read.
+        as_dict: yield x as {name: batch} (else the one array).
+        labels: yield (x, y) rather than x.
+        shuffle, seed, epoch: permutation of the rows, a function of (seed, epoch) only.
+    """
+    import tensorflow as tf
+
+    order = np.asarray(rows, dtype=np.int64)
+    if shuffle:
+        order = order[np.random.default_rng([int(seed), int(epoch)]).permutation(order.shape[0])]
+    arrays = [features.arrays[name] for name in names]
+    trailing = [tuple(a.shape[1:]) for a in arrays]
+    label_values = features.windows["label_index"].to_numpy(np.int32)
+
+    def load(batch_rows):
+        batch_rows = np.asarray(batch_rows)
+        return tuple(np.asarray(a[batch_rows], dtype=np.float32) for a in arrays)
+
+    def element(batch_rows):
+        values = tf.numpy_function(load, [batch_rows], [tf.float32] * len(arrays), stateful=False)
+        for value, shape in zip(values, trailing):
+            value.set_shape((None, *shape))
+        x = dict(zip(names, values)) if as_dict else values[0]
+        return (x, tf.gather(tf.constant(label_values), batch_rows)) if labels else x
+
+    ds = tf.data.Dataset.from_tensor_slices(order).batch(int(batch_size))
+    return ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+# ------------------------------------------------------------------------------ model pool
+
+
+class ModelPool:
+    """Compiled models reused across folds: built once, reset to their initial values per fold.
+
+    Entries are keyed by a JSON key (role, architecture, input shapes, optimizer, seed, precision).
+    `clear()` drops them (and Keras' global state).
+    """
+
+    def __init__(self):
+        self.entries = {}
+
+    def get(self, key, build):
+        """The entry for `key` (built by `build()` -> (model, extra dict) on first use), reset."""
+        entry = self.entries.get(key)
+        if entry is None:
+            model, extra = build()
+            entry = {"model": model, **extra,
+                     "initial": [np.array(v.numpy()) for v in model.variables],
+                     "initial_optimizer": [np.array(v.numpy()) for v in model.optimizer.variables]}
+            self.entries[key] = entry
+        else:
+            for variable, value in zip(entry["model"].variables, entry["initial"]):
+                variable.assign(value)
+            for variable, value in zip(entry["model"].optimizer.variables, entry["initial_optimizer"]):
+                variable.assign(value)
+        return entry
+
+    def clear(self):
+        """Forget every model."""
+        from kerasseizure.training.precision import clear_session
+
+        self.entries.clear()
+        clear_session()
+
+
+DEFAULT_POOL = ModelPool()
+
+
+def _initial_lr(lr):
+    return float(lr[0]) if isinstance(lr, (list, tuple)) else float(lr)
+
+
+def _optimizer(config):
+    import keras
+
+    return keras.optimizers.get({"class_name": config.optimizer, "config": {"learning_rate": _initial_lr(config.lr)}})
+
+
+def _shapes(features, names):
+    return [tuple(int(d) for d in features.arrays[name].shape[1:]) for name in names]
+
+
+def _build_network(config, features):
+    from kerasseizure.models import SeizureNet, seizurenet_member, student
+
+    n_classes = len(features.classes)
+    names, _ = _model_inputs(config, features)
+    shapes = _shapes(features, names)
+    options = dict(config.model)
+    if config.kind == "ensemble":
+        model = SeizureNet(input_shapes=shapes, num_classes=n_classes, input_names=names, **options)
+    elif config.kind == "member":
+        model = seizurenet_member(shapes[0], num_classes=n_classes, input_name=names[0], **options)
+    else:
+        model = student(shapes[0], num_classes=n_classes, input_name=config.input_name, **options)
+    return _set_bn_momentum(model, config.bn_momentum)
+
+
+def _set_bn_momentum(model, momentum):
+    """Set the momentum of every BatchNormalization layer (before the model is traced)."""
+    import keras
+
+    if momentum is not None:
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = float(momentum)
+    return model
+
+
+def _pool_key(role, config, features):
+    names, _ = _model_inputs(config, features)
+    key = {"role": role, "kind": config.kind, "model": config.model, "bn_momentum": config.bn_momentum, "inputs": names,
+           "shapes": _shapes(features, names), "classes": list(features.classes), "optimizer": config.optimizer,
+           "lr": _initial_lr(config.lr), "seed": config.seed, "precision": config.precision}
+    if role == "distiller":
+        key.update(teacher=json.loads(_pool_key("teacher", config.teacher, features)), input_name=config.input_name,
+                   temperature=config.temperature, alpha=config.alpha,
+                   feature_distillation=config.feature_distillation, feature_weight=config.feature_weight)
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+def _network_entry(config, features, pool):
+    """A compiled classifier (member, ensemble or student) at its initial state."""
+    from kerasseizure.training import losses as losses_lib
+    from kerasseizure.training.fit import seed_everything
+    from kerasseizure.training.precision import precision_scope
+
+    def build():
+        seed_everything(config.seed)
+        with precision_scope(config.precision):
+            model = _build_network(config, features)
+            model.compile(optimizer=_optimizer(config), loss=losses_lib.get_loss("sparse_cross_entropy"))
+            model.optimizer.build(model.trainable_variables)
+        return model, {}
+
+    return pool.get(_pool_key("network", config, features), build)
+
+
+def _distiller_entry(config, features, pool):
+    """A compiled Distiller (its own teacher and student instances) at its initial state."""
+    from kerasseizure.models import student as student_builder
+    from kerasseizure.models import with_teacher_inputs
+    from kerasseizure.training import losses as losses_lib
+    from kerasseizure.training.distillation import _ignored_output_loss, make_distiller
+    from kerasseizure.training.fit import seed_everything
+    from kerasseizure.training.precision import precision_scope
+
+    def build():
+        seed_everything(config.seed)
+        with precision_scope(config.precision):
+            teacher = _build_network(config.teacher, features)
+            shape = _shapes(features, [config.input_name])[0]
+            small = _set_bn_momentum(student_builder(shape, num_classes=len(features.classes),
+                                                     input_name=config.input_name, **config.model),
+                                     config.bn_momentum)
+            teacher_names = [t.name for t in teacher.inputs]
+            view = with_teacher_inputs(small, teacher, input_index=teacher_names.index(config.input_name),
+                                       taps=("pool",))
+            feature_layers = ("embedding", "pool_tap") if config.feature_distillation else None
+            distiller, _ = make_distiller(teacher, view, temperature=config.temperature, alpha=config.alpha,
+                                          feature_layers=feature_layers, feature_weight=config.feature_weight)
+            loss = losses_lib.get_loss("sparse_cross_entropy")
+            distiller.compile(optimizer=_optimizer(config),
+                              loss=(loss, _ignored_output_loss) if feature_layers else loss)
+            shapes = _shapes(features, teacher_names)
+            dummy = {n: np.zeros((1, *s), np.float32) for n, s in zip(teacher_names, shapes)}
+            distiller(dummy if len(teacher_names) > 1 else dummy[teacher_names[0]])
+            distiller.optimizer.build(distiller.trainable_variables)
+        return distiller, {"teacher": teacher, "student": small, "view": view, "features": bool(feature_layers)}
+
+    return pool.get(_pool_key("distiller", config, features), build)
+
+
+# ------------------------------------------------------------------------------ training
+
+
+class _EpochLog:
+    """Keras callback factory logging each finished epoch through `log`."""
+
+    @staticmethod
+    def make(log, what, epochs):
+        import keras
+
+        class EpochLog(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                shown = ", ".join(f"{k} {float(v):.4f}" for k, v in logs.items() if "loss" in k)
+                log(f"{what}: epoch {epoch + 1}/{epochs} {shown}")
+
+        return EpochLog()
+
+
+def _fit_kwargs(config, run_dir, log, what):
+    callbacks = [_EpochLog.make(log, what, config.epochs)] if log else []
+    return dict(run_dir=run_dir, epochs=int(config.epochs), lr=config.lr, batch_size=int(config.batch_size),
+                seed=int(config.seed), precision=config.precision, compile=False, callbacks=callbacks,
+                tensorboard=bool(config.tensorboard), plot=bool(config.plot), keep_checkpoints=1,
+                config={"experiment": config.to_dict()})
+
+
+def _data(config, features, train, valid, names, as_dict):
+    train_rows = window_rows(features, train, config.train_window_stride)
+    if train_rows.size == 0:
+        raise ExperimentConfigError(f"row {config.name!r}: the fold's training seizures have no windows")
+
+    def train_data(epoch, seed, global_batch):
+        return window_dataset(features, train_rows, global_batch, names, as_dict, shuffle=True, seed=seed, epoch=epoch)
+
+    validation = None
+    if config.track_validation and valid is not None:
+        valid_rows = window_rows(features, valid, config.eval_window_stride)
+        if valid_rows.size:
+            def validation_data(epoch, seed, global_batch):
+                return window_dataset(features, valid_rows, config.eval_batch_size, names, as_dict)
+
+            validation = validation_data
+    return train_data, validation, int(train_rows.size)
+
+
+def train_network(features, train, valid, config, run_dir, *, pool=None, log=None):
+    """Train (or resume, or load) a member / ensemble / student in `run_dir`; returns (model, FitResult)."""
+    from kerasseizure.training.fit import fit
+
+    pool = pool or DEFAULT_POOL
+    names, as_dict = _model_inputs(config, features)
+    train_data, validation, n_train = _data(config, features, train, valid, names, as_dict)
+    entry = _network_entry(config, features, pool)
+    result = fit(entry["model"], train_data, validation, loss="sparse_cross_entropy",
+                 **_fit_kwargs(config, run_dir, log, config.name))
+    return entry["model"], result, n_train
+
+
+def _distill(features, train, valid, config, run_dir, teacher_model, *, pool, log):
+    from kerasseizure.training.distillation import _duplicate_targets
+    from kerasseizure.training.fit import fit
+
+    names, as_dict = _model_inputs(config, features)
+    train_data, validation, n_train = _data(config, features, train, valid, names, as_dict)
+    entry = _distiller_entry(config, features, pool)
+    for target, source in zip(entry["teacher"].variables, teacher_model.variables):
+        target.assign(source)
+    if entry["features"]:
+        train_data = _duplicate_targets(train_data)
+        validation = None if validation is None else _duplicate_targets(validation)
+    student = entry["student"]
+    monitor = "val_student_loss" if validation is not None else "student_loss"
+    result = fit(entry["model"], train_data, validation, monitor=monitor, export=lambda _: student,
+                 **_fit_kwargs(config, run_dir, log, config.name))
+    return student, result, n_train
+
+
+def _predict(model, features, rows, names, as_dict, batch_size):
+    import keras
+
+    ds = window_dataset(features, rows, batch_size, names, as_dict, labels=False)
+    logits = model.predict(ds, verbose=0)
+    if isinstance(logits, dict):
+        return {k: np.asarray(keras.ops.convert_to_numpy(keras.ops.softmax(v, axis=-1)), np.float64)
+                for k, v in logits.items()}
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1)), np.float64)
+
+
+def _member_view(entry):
+    """A view of a pooled SeizureNet returning its members' logits (batch, members, classes)."""
+    import keras
+
+    if "view" not in entry:
+        model = entry["model"]
+        entry["view"] = keras.Model(model.inputs, model.get_layer("member_logits").output, name="member_logits_view")
+    return entry["view"]
+
+
+# ------------------------------------------------------------------------------ evaluation
+
+
+def evaluate_probabilities(features, rows, probs):
+    """Weighted F1 per window and per seizure (mean of its windows' probabilities) of window rows."""
+    from kerasseizure.training.metrics import window_and_seizure_f1
+
+    windows = features.windows
+    return window_and_seizure_f1(probs, windows["seizure"].to_numpy()[rows],
+                                 windows["label_index"].to_numpy()[rows])
+
+
+def _fold_result(features, rows, probs, extra, more_metrics=None, more_predictions=None):
+    from kerasseizure.training.runs import FoldResult
+
+    metrics = evaluate_probabilities(features, rows, probs)
+    metrics.update(more_metrics or {})
+    windows = features.windows
+    predictions = {"probs": probs.astype(np.float32), "window": rows.astype(np.int64),
+                   "seizure": windows["seizure"].to_numpy()[rows].astype(np.int64),
+                   "label": windows["label_index"].to_numpy()[rows].astype(np.int64)}
+    predictions.update(more_predictions or {})
+    return FoldResult(metrics, predictions, extra)
+
+
+def _run_baseline(features, train, valid, config, fold_dir, log):
+    from threadpoolctl import threadpool_limits
+
+    from kerasseizure.training.baselines import make_baseline
+
+    if "fft" not in features.arrays:
+        raise ExperimentConfigError(f"baseline {config.name!r} needs FFT features (build_tusz_features(..., 'fft')); "
+                                    f"these hold {sorted(features.arrays)}")
+    train_rows = window_rows(features, train, config.train_window_stride)
+    valid_rows = window_rows(features, valid, config.eval_window_stride)
+    x = np.asarray(features.arrays["fft"][train_rows], dtype=np.float32)
+    y = features.windows["label_index"].to_numpy()[train_rows]
+    start = time.perf_counter()
+    with threadpool_limits(int(config.sklearn_threads)):
+        model = make_baseline(config.baseline, seed=config.seed, classifier_params=config.baseline_params or None)
+        model.fit(x, y)
+        train_seconds = time.perf_counter() - start
+        x_valid = np.asarray(features.arrays["fft"][valid_rows], dtype=np.float32)
+        scores = model.predict_proba(x_valid)
+    probs = np.zeros((len(valid_rows), len(features.classes)), np.float64)
+    probs[:, model.classes_.astype(int)] = scores
+    if log:
+        log(f"{config.name}: fitted on {len(train_rows)} windows in {train_seconds:.1f} s")
+    atomic_write_json(Path(fold_dir) / "config.json", {"experiment": config.to_dict()})
+    return _fold_result(features, valid_rows, probs, {"n_train_windows": int(len(train_rows)),
+                                                      "train_seconds": round(train_seconds, 3)})
+
+
+def run_tusz_fold(features, train, valid, config, fold_dir, *, teacher_dir=None, pool=None, log=None):
+    """Train and evaluate one table-1 row on one fold; resumable through `fold_dir`.
+
+    Args:
+        features: TUSZFeatures holding what the row needs ("fft" for baselines, "ses" otherwise;
+            `config.representation`).
+        train, valid: the fold's seizure positions in `features.seizures`.
+        config: TUSZExperimentConfig (or a dict).
+        fold_dir: the fold's folder; neural rows train in `<fold_dir>/fit`.
+        teacher_dir: a distilled row's teacher folder (its fit goes to `<teacher_dir>/fit`);
+            pass the teacher row's own fold folder to reuse its training (default
+            `<fold_dir>/teacher`).
+        pool: ModelPool (default: the module's).
+        log: callable(str) for progress lines (each epoch, each fit).
+
+    Returns:
+        training.runs.FoldResult: metrics (window_f1, seizure_f1, n_windows, n_seizures, and for an
+        ensemble member{i}_window_f1 / member{i}_seizure_f1 of its members alone), predictions
+        (probs (n, classes) float32, window, seizure, label; an ensemble adds member_probs
+        (n, members, classes)) and extra (training windows, epochs, best epoch, seconds).
+    """
+    if isinstance(config, dict):
+        config = TUSZExperimentConfig.from_dict(config)
+    fold_dir = Path(fold_dir)
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    train = np.asarray(train)
+    valid = np.asarray(valid)
+    if config.kind == "baseline":
+        return _run_baseline(features, train, valid, config, fold_dir, log)
+    pool = pool or DEFAULT_POOL
+    start = time.perf_counter()
+    extra = {}
+    if config.kind == "distilled":
+        teacher_dir = Path(teacher_dir) if teacher_dir is not None else fold_dir / "teacher"
+        teacher, teacher_fit, _ = train_network(features, train, valid, config.teacher, teacher_dir / "fit",
+                                                pool=pool, log=log)
+        extra["teacher_run"] = str(teacher_dir / "fit")
+        model, result, n_train = _distill(features, train, valid, config, fold_dir / "fit", teacher,
+                                          pool=pool, log=log)
+        names, as_dict = [config.input_name], False
+        entry = None
+    else:
+        model, result, n_train = train_network(features, train, valid, config, fold_dir / "fit", pool=pool, log=log)
+        names, as_dict = _model_inputs(config, features)
+        entry = _network_entry_cached(config, features, pool)
+    valid_rows = window_rows(features, valid, config.eval_window_stride)
+    probs = _predict(model, features, valid_rows, names, as_dict, config.eval_batch_size)
+    more_metrics, more_predictions = {}, {}
+    if config.kind == "ensemble":
+        member_probs = _predict(_member_view(entry), features, valid_rows, names, as_dict, config.eval_batch_size)
+        more_predictions["member_probs"] = member_probs.astype(np.float32)
+        for i in range(member_probs.shape[1]):
+            scores = evaluate_probabilities(features, valid_rows, member_probs[:, i])
+            more_metrics[f"member{i}_window_f1"] = scores["window_f1"]
+            more_metrics[f"member{i}_seizure_f1"] = scores["seizure_f1"]
+    extra.update({"n_train_windows": n_train, "epochs_completed": result.epochs_completed,
+                  "epochs_run": result.epochs_run, "best": result.best, "run_dir": str(result.run_dir),
+                  "seconds": round(time.perf_counter() - start, 3)})
+    return _fold_result(features, valid_rows, probs, extra, more_metrics, more_predictions)
+
+
+def _network_entry_cached(config, features, pool):
+    """The pool entry of a network trained just before (no reset: it holds the fold's weights)."""
+    return pool.entries[_pool_key("network", config, features)]
+
+
+def load_history(run_dir):
+    """The per-epoch history (DataFrame) a `fit` run wrote in `run_dir` (None when absent)."""
+    import pandas as pd
+
+    path = Path(run_dir) / "history.csv"
+    return pd.read_csv(path) if path.is_file() else None

@@ -1,0 +1,102 @@
+"""`python -m reproduce.table1`: the test preset end to end (artefacts, resume, determinism); the quick preset (slow)."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
+
+FIGURES = [f"{kind}_{protocol}.png" for kind in ("confusion_ensemble", "per_class_f1")
+           for protocol in ("seizure-wise-v1.4.0", "seizure-wise-v1.5.2", "patient-wise-v1.5.2")] + [
+    "learning_curves.png", "examples_eeg.png", "examples_ses.png"]
+ROW_NAMES = ["AdaBoost", "SGD", "gradient boosting", "k-NN", "SeizureNet single member", "SeizureNet ensemble",
+             "student alone", "student distilled from SeizureNet"]
+
+
+def _run(tmp_path, preset, results="results"):
+    from reproduce import table1
+
+    args = ["--preset", preset, "--results-dir", str(tmp_path / results), "--synthetic-dir", str(tmp_path / "data"),
+            "--quiet"]
+    assert table1.main(args) == 0
+    return tmp_path / results
+
+
+def test_test_preset_end_to_end_resumes_identically(tmp_path):
+    results = _run(tmp_path, "test")
+    table = pd.read_csv(results / "table.csv")
+    assert set(table["model"]) == set(ROW_NAMES)
+    assert len(table) == len(ROW_NAMES) * 3  # every row under the three protocols
+    assert set(zip(table["protocol"], table["version"].astype(str))) == {
+        ("seizure-wise", "1.4.0"), ("seizure-wise", "1.5.2"), ("patient-wise", "1.5.2")}
+    assert (table["folds_run"] == 1).all()  # the test preset runs the first fold of each protocol
+    assert table[["window_f1_mean", "seizure_f1_mean"]].apply(lambda c: c.between(0, 1)).all().all()
+    ensemble = table[table["model"] == "SeizureNet ensemble"]
+    assert ensemble["published_f1"].str.contains("0.94").any() and ensemble["published_source"].str.contains(
+        "1903.03232").any()
+
+    text = (results / "table.md").read_text(encoding="utf-8")
+    assert text.startswith("**Data: SYNTHETIC corpus**")
+    assert "SeizureNet is a NARROW configuration" in text and "first 1 fold" in text
+    assert "| v1.5.2 | FNSZ |" in text and "1836" in text  # corpus statistics beside the published counts
+
+    record = json.loads((results / "record.json").read_text(encoding="utf-8"))
+    assert {"config", "seed", "environment", "timings_seconds", "data", "arguments", "folds_trained"} <= set(record)
+    assert {"versions", "git_commit", "hardware"} <= set(record["environment"])
+    assert record["data"]["synthetic"] is True and record["folds_trained"] == 24 and record["folds_reused"] == 0
+    for name in FIGURES:
+        assert (results / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    fold = results / "runs" / "seizure-wise-v1.5.2" / "ensemble" / "fold-0"
+    assert (fold / "result.json").is_file() and (fold / "fit" / "final.keras").is_file()
+    first_csv = (results / "table.csv").read_bytes()
+
+    # Re-run: every fold is loaded from its run folder, nothing is retrained, the table is identical.
+    mtime = (fold / "fit" / "final.npz").stat().st_mtime_ns
+    record = json.loads((_run(tmp_path, "test") / "record.json").read_text(encoding="utf-8"))
+    assert record["folds_trained"] == 0 and record["folds_reused"] == 24
+    assert (fold / "fit" / "final.npz").stat().st_mtime_ns == mtime
+    assert (results / "table.csv").read_bytes() == first_csv
+
+
+def test_real_data_folder_is_checked(tmp_path, capsys):
+    from reproduce import table1
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="v1.4.0"):
+        table1.main(["--data-dir", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "r"), "--quiet"])
+
+
+@pytest.mark.slow
+def test_quick_preset_numbers(tmp_path):
+    """The default run: models beat chance, patient-wise < seizure-wise, the ensemble >= its single member."""
+    from sklearn.metrics import f1_score
+
+    results = _run(tmp_path, "quick")
+    table = pd.read_csv(results / "table.csv", dtype={"version": str})
+    record = json.loads((results / "record.json").read_text(encoding="utf-8"))
+    assert record["folds_trained"] == 8 * 13
+
+    # Chance: the weighted F1 of always predicting the most frequent class of the scored windows.
+    predictions = np.load(results / "runs" / "seizure-wise-v1.5.2" / "ensemble" / "fold-0" / "predictions.npz")
+    labels = predictions["label"]
+    majority = np.bincount(labels).argmax()
+    chance = f1_score(labels, np.full_like(labels, majority), average="weighted")
+
+    def score(model, protocol, version, level="window"):
+        line = table[(table["model"] == model) & (table["protocol"] == protocol) & (table["version"] == version)]
+        return float(line[f"{level}_f1_mean"].iloc[0])
+
+    for version in ("1.4.0", "1.5.2"):
+        assert score("SeizureNet ensemble", "seizure-wise", version) > chance + 0.25
+        for baseline in ("AdaBoost", "SGD", "gradient boosting", "k-NN"):
+            assert score(baseline, "seizure-wise", version) > chance + 0.15, baseline
+        for level in ("window", "seizure"):
+            assert score("SeizureNet ensemble", "seizure-wise", version, level) >= \
+                score("SeizureNet single member", "seizure-wise", version, level) - 0.05
+    seizure_wise = table[(table["protocol"] == "seizure-wise") & (table["version"] == "1.5.2")]
+    patient_wise = table[table["protocol"] == "patient-wise"]
+    assert patient_wise["window_f1_mean"].mean() < seizure_wise["window_f1_mean"].mean()
+    assert score("SeizureNet ensemble", "patient-wise", "1.5.2") < score("SeizureNet ensemble", "seizure-wise", "1.5.2")
