@@ -24,14 +24,17 @@ import numpy as np
 from kerasseizure.errors import KerasSeizureError
 from kerasseizure.signal.reference import (
     fft_windows_reference,
+    hms_spectrogram_image_reference,
     resample_reference,
     saliency_encoded_spectrogram_reference,
     tcp_bipolar_reference,
+    wavenet_input_reference,
     window_frames,
 )
 
 __all__ = [
-    "LiteRTClassifier", "RuntimeModelError", "pool_windows", "preprocess_recording", "report_path_for", "softmax",
+    "LiteRTClassifier", "RuntimeModelError", "bilinear_resize", "hms_views", "pool_windows", "preprocess_recording",
+    "read_edf_recording", "report_path_for", "softmax",
 ]
 
 # IBM's pipeline rate: every feature grid (wl, ws, fmax) is defined at 250 Hz.
@@ -95,6 +98,75 @@ def preprocess_recording(signals, channel_names=None, fs=TARGET_FS, kind="ses", 
         return fft_windows_reference(x, TARGET_FS, wl, ws, fmax)[..., None].astype(np.float32)
     ses = saliency_encoded_spectrogram_reference(x, TARGET_FS, wl, ws, fmax, **(ses_options or {}))
     return ses.astype(np.float32)
+
+
+def read_edf_recording(path):
+    """(signals (electrodes, time) float64, electrode names, fs, duration s) of an EDF's scalp electrodes.
+
+    Read with `kerasseizure.io.edf.read_electrodes` (pyedflib, no TensorFlow). When electrodes
+    have different rates each is resampled to 250 Hz on its own (FFT resampling is linear, so
+    this equals resampling the bipolar differences, as `preprocess_recording` does).
+    """
+    from kerasseizure.io.edf import read_electrodes
+
+    signals = read_electrodes(path, dtype=np.float64)
+    if not signals.electrodes:
+        raise RuntimeModelError(f"{path}: no scalp EEG electrode found")
+    duration = signals.stop - signals.start
+    if len(set(signals.rates)) == 1:
+        return np.stack(signals.signals), list(signals.electrodes), float(signals.rates[0]), duration
+    resampled = [resample_reference(x, fs_in=fs, fs_out=TARGET_FS) for x, fs in zip(signals.signals, signals.rates)]
+    length = min(len(x) for x in resampled)
+    return np.stack([x[:length] for x in resampled]), list(signals.electrodes), float(TARGET_FS), duration
+
+
+def bilinear_resize(image, size):
+    """`tf.image.resize(method="bilinear")` in NumPy (half-pixel centres, no antialiasing) of (H, W, C)."""
+    image = np.asarray(image)
+
+    def axis_weights(n_in, n_out):
+        position = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
+        low = np.floor(position).astype(int)
+        return low, np.minimum(low + 1, n_in - 1), position - low
+
+    h_low, h_high, h_w = axis_weights(image.shape[0], int(size[0]))
+    w_low, w_high, w_w = axis_weights(image.shape[1], int(size[1]))
+    rows = image[h_low] * (1 - h_w)[:, None, None] + image[h_high] * h_w[:, None, None]
+    return (rows[:, w_low] * (1 - w_w)[None, :, None] + rows[:, w_high] * w_w[None, :, None]).astype(np.float32)
+
+
+def hms_views(eeg, views=("eeg", "image"), *, image_size=None, kaggle_spectrogram=None, standardize_over="panel",
+              eeg_options=None, fs=200):
+    """The HMS model inputs of one (time, 20) EEG window (50 s at 200 Hz), TensorFlow-free, as float32.
+
+    The NumPy references of the feature pipeline: "eeg" -> the WaveNet input
+    (`wavenet_input_reference`, (time / keep_every, 8)); "image" -> the spectrogram image
+    (`hms_spectrogram_image_reference`: EEG mel panels, with the (300, 400) Kaggle window on
+    the left when `kaggle_spectrogram` is given; (512, 256 or 512, 3)), bilinearly resized to
+    `image_size` (height, width) when given and different.
+
+    Args:
+        eeg: (time, 20) window, columns `HMS_EEG_COLUMNS`.
+        views: sequence of "eeg" / "image"; one array per entry, in order.
+        image_size: (height, width) or None for the native size.
+        kaggle_spectrogram: (300, 400) Kaggle spectrogram window (no time column) or None.
+        standardize_over: Kaggle panel statistics, "panel" or "stack".
+        eeg_options: `wavenet_input_reference` keyword arguments (low_hz, high_hz, order, ...).
+        fs: EEG rate in Hz.
+    """
+    out = []
+    for view in views:
+        if view == "eeg":
+            out.append(wavenet_input_reference(eeg, fs=fs, **(eeg_options or {})).astype(np.float32))
+        elif view == "image":
+            image = hms_spectrogram_image_reference(eeg, kaggle_spectrogram, fs=fs,
+                                                    standardize_over=standardize_over).astype(np.float32)
+            if image_size is not None and tuple(image.shape[:2]) != tuple(int(d) for d in image_size):
+                image = bilinear_resize(image, image_size)
+            out.append(image)
+        else:
+            raise ValueError(f"HMS views are 'eeg' and 'image', got {view!r}")
+    return out
 
 
 # ----------------------------------------------------------------------------- inference

@@ -364,7 +364,7 @@ class HMSDataset:
         key = (split, int(eeg_id))
         cached = self._eeg_cache.get(key)
         if cached is None:
-            cached = _read_parquet_columns(path, HMS_EEG_COLUMNS, "EEG")
+            cached = read_eeg_parquet(path)
             cached.setflags(write=False)
             self._eeg_cache.put(key, cached)
         return cached
@@ -418,7 +418,7 @@ class HMSDataset:
         width = _window_length(window_seconds * HMS_EEG_FS, "window_seconds * 200")
         records = []
         for eeg_id in eeg_ids:
-            x = _read_parquet_columns(self.eeg_path(eeg_id, split), HMS_EEG_COLUMNS, "EEG")
+            x = read_eeg_parquet(self.eeg_path(eeg_id, split))
             records.append(eeg_nan_statistics(x, width=width, eeg_id=int(eeg_id)))
         columns = ["eeg_id", "n_samples", "nan_fraction", "middle_window_nan_fraction",
                    *[f"nan_{c}" for c in HMS_EEG_COLUMNS], "n_all_nan_channels", "all_nan_channels",
@@ -466,6 +466,15 @@ class HMSDataset:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def read_eeg_parquet(path):
+    """float32 [samples, 20] of one HMS EEG parquet file: columns `HMS_EEG_COLUMNS` (Fp1 ... O2, EKG).
+
+    Columns come in the competition's order whatever their order on disk; extra columns are
+    ignored; NaNs are kept. Raises TableError naming the file on a missing column or bad file.
+    """
+    return _read_parquet_columns(path, HMS_EEG_COLUMNS, "EEG")
 
 
 def _check_split(split):

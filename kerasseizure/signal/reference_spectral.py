@@ -220,13 +220,17 @@ def kaggle_spectrogram_panels_reference(values, standardize_over="panel", eps=1e
     return out
 
 
-def hms_spectrogram_image_reference(eeg, kaggle_spectrogram=None, fs=200):
-    """The starter's NumPy path for one window: panels, then the model's concatenations, 3 channels."""
+def hms_spectrogram_image_reference(eeg, kaggle_spectrogram=None, fs=200, standardize_over="panel"):
+    """The starter's NumPy path for one window: panels, then the model's concatenations, 3 channels.
+
+    (512, 256, 3) from the EEG alone, (512, 512, 3) with the (300, 400) Kaggle window on the left
+    (its panels standardised over each "panel" or the whole "stack").
+    """
     eeg_panels = hms_eeg_spectrogram_reference(eeg, fs)
     eeg_half = np.concatenate([eeg_panels[:, :, k] for k in range(4)], axis=0)
     if kaggle_spectrogram is None:
         image = eeg_half
     else:
-        kaggle = kaggle_spectrogram_panels_reference(kaggle_spectrogram)
+        kaggle = kaggle_spectrogram_panels_reference(kaggle_spectrogram, standardize_over)
         image = np.concatenate([np.concatenate([kaggle[:, :, k] for k in range(4)], axis=0), eeg_half], axis=1)
     return np.repeat(image[..., None], 3, axis=-1)
