@@ -19,7 +19,6 @@ The ratio is starter seconds per window / batched seconds per window, measured i
 import argparse
 import os
 import platform
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -28,6 +27,7 @@ import tensorflow as tf  # noqa: E402
 
 from kerasseizure.signal.filters import wavenet_input, wavenet_input_reference  # noqa: E402
 from kerasseizure.signal.spectral import hms_spectrogram_image, hms_spectrogram_image_reference  # noqa: E402
+from timing import best_time  # noqa: E402
 
 
 def make_windows(count, seed=0):
@@ -41,16 +41,6 @@ def make_windows(count, seed=0):
     kaggle = np.exp(2.0 * rng.standard_normal((count, 300, 400)))
     kaggle[:, 100:110, 5:50] = np.nan
     return eeg.astype(np.float32), kaggle.astype(np.float32)
-
-
-def best_time(function, repeats):
-    """Best wall time of `repeats` calls (the machine is shared)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():

@@ -14,7 +14,6 @@ the ratio is measured in the same run. The TF path runs one tf.function over a b
 import argparse
 import os
 import platform
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -23,6 +22,7 @@ import tensorflow as tf  # noqa: E402
 
 from kerasseizure.signal.saliency import multi_spectral_ses, saliency_encoded_spectrogram_reference  # noqa: E402
 from kerasseizure.signal.spectral import fft_windows, fft_windows_reference  # noqa: E402
+from timing import best_time  # noqa: E402
 
 FS = 250
 BANDS = (24.0, 48.0, 96.0)
@@ -37,16 +37,6 @@ def make_seizures(count, seconds, seed=0):
         channels = rng.choice(20, size=4, replace=False)
         x[k, channels] += 150.0 * np.sin(2 * np.pi * rng.uniform(3, 8) * t)
     return x.astype(np.float32)
-
-
-def best_time(function, repeats):
-    """Best wall time of `repeats` calls (the machine is shared)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():

@@ -1,7 +1,5 @@
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -10,6 +8,7 @@ import pytest
 from kerasseizure.errors import SignalError
 from kerasseizure.export.litert_runtime import LiteRTClassifier, pool_windows, preprocess_recording
 from kerasseizure.io.channels import SCALP_ELECTRODES
+from tests.blocked_imports import run_without
 
 ELECTRODES = [f"EEG {name}-REF" for name in SCALP_ELECTRODES] + ["EKG1", "PHOTIC"]
 
@@ -97,22 +96,10 @@ def test_classifier_predicts_probabilities(exported_student):
 
 # Runs in a fresh interpreter where importing TensorFlow or Keras raises ImportError.
 _TF_FREE_SCRIPT = textwrap.dedent("""
-    import importlib.abc, json, sys
+    import json
+    import sys
+
     import numpy as np
-
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch"):
-                raise ImportError(f"{name} is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, Block())
-    try:
-        import tensorflow
-    except ImportError:
-        pass
-    else:
-        raise SystemExit("the import blocker does not work")
 
     import kerasseizure.export
     from kerasseizure.export.litert_runtime import LiteRTClassifier, preprocess_recording
@@ -132,9 +119,7 @@ _TF_FREE_SCRIPT = textwrap.dedent("""
 
 def test_runtime_works_without_tensorflow_and_keras(exported_student):
     env = dict(os.environ)
-    result = subprocess.run(
-        [sys.executable, "-c", _TF_FREE_SCRIPT, str(exported_student.parent), json.dumps(ELECTRODES)],
-        capture_output=True, text=True, env=env, timeout=120, check=False)
+    result = run_without(_TF_FREE_SCRIPT, [exported_student.parent, json.dumps(ELECTRODES)], env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["heavy"] == []

@@ -1,8 +1,6 @@
 """The NumPy references: definitional loops, argument rules, and the TF-free import guarantee."""
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -13,6 +11,7 @@ import scipy.signal
 from kerasseizure.errors import SignalError
 from kerasseizure.io.channels import SCALP_ELECTRODES, TCP20, TCP22
 from kerasseizure.signal import reference, reference_spectral
+from tests.blocked_imports import HEAVY, run_without
 
 
 def _noise(shape, seed=0, scale=30.0):
@@ -166,22 +165,10 @@ def test_filter_matrices_apply_scipy_filters():
 
 # Runs in a fresh interpreter where importing TensorFlow, Keras or librosa raises ImportError.
 _TF_FREE_SCRIPT = textwrap.dedent("""
-    import importlib.abc, json, sys
+    import json
+    import sys
+
     import numpy as np
-
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch", "librosa"):
-                raise ImportError(f"{name} is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, Block())
-    try:
-        import tensorflow
-    except ImportError:
-        pass
-    else:
-        raise SystemExit("the import blocker does not work")
 
     import kerasseizure.signal.reference as ref
     from kerasseizure.signal import fft_windows_reference, saliency_encoded_spectrogram_reference
@@ -208,8 +195,7 @@ _TF_FREE_SCRIPT = textwrap.dedent("""
 def test_reference_module_is_tensorflow_free(tmp_path):
     names = [f"EEG {e}-REF" for e in SCALP_ELECTRODES] + ["EKG1"]
     out_path = tmp_path / "features.npz"
-    result = subprocess.run([sys.executable, "-c", _TF_FREE_SCRIPT, str(out_path), json.dumps(names), "7"],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = run_without(_TF_FREE_SCRIPT, [out_path, json.dumps(names), 7], blocked=HEAVY + ("librosa",), timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome == {"heavy": [], "tf_side_needs_tf": True}
