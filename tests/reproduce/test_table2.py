@@ -1,0 +1,59 @@
+"""reproduce.table2 end to end: the `test` preset (fold 0 of a tiny corpus) and, with -m slow, `quick`."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
+
+from reproduce import table2  # noqa: E402
+
+FIGURES = {"learning_curves.png", "per_class_kl.png", "confusion_temporal.png", "confusion_spatial.png",
+           "confusion_both.png", "examples_eeg.png", "examples_image.png"}
+
+
+def _run(tmp_path, preset, *extra):
+    return table2.main(["--preset", preset, "--results-dir", str(tmp_path / "results"),
+                        "--synthetic-dir", str(tmp_path / "data"), "--quiet", *extra])
+
+
+def test_test_preset_writes_every_artefact_and_resumes(tmp_path):
+    table = _run(tmp_path, "test")
+    results = tmp_path / "results"
+    for name in ("table.md", "table.csv", "record.json"):
+        assert (results / name).is_file()
+    assert FIGURES <= {p.name for p in (results / "figures").iterdir()}
+    text = (results / "table.md").read_text()
+    assert text.startswith("**Data: SYNTHETIC corpus**") and "only fold(s) [0]" in text
+    csv = pd.read_csv(results / "table.csv")
+    assert list(csv["row"]) == [row[0] for row in table2.ROWS]
+    trained = csv[csv["kind"].isin(["trained", "average", "reference"])]
+    assert np.isfinite(trained["kl_all_oof"]).all() and (trained["n_all"] > 0).all()
+    assert set(csv.loc[csv["kind"] == "not run", "row"]) >= {"3D CNN (time x chain x mel)"}
+    temporal = csv.set_index("row").loc["temporal (WaveNet)"]
+    assert temporal["published"].startswith("0.39") and "Kaewbuapan" in temporal["published_source"]
+    record = json.loads((results / "record.json").read_text())
+    assert record["config"]["preset"] == "test" and record["config"]["folds"] == [0]
+    first_csv = (results / "table.csv").read_bytes()
+
+    again = _run(tmp_path, "test")
+    record = json.loads((results / "record.json").read_text())
+    assert all(reused == [0] for reused in record["data"]["reused_folds"].values())
+    assert (results / "table.csv").read_bytes() == first_csv
+    pd.testing.assert_frame_equal(again, table)
+
+
+@pytest.mark.slow
+def test_quick_preset_beats_the_references(tmp_path):
+    _run(tmp_path, "quick")
+    csv = pd.read_csv(tmp_path / "results" / "table.csv").set_index("row")
+    uniform = csv.loc["reference: uniform 1/6", "kl_all_oof"]
+    prior = csv.loc["reference: training-fold prior", "kl_all_oof"]
+    scored = csv[csv["kind"].isin(["trained", "average"])]
+    print(csv[["kl_all_oof", "kl_all_mean", "kl_high_oof", "kl_high_mean"]].to_string())
+    assert np.isfinite(scored["kl_all_oof"]).all() and np.isfinite(scored["kl_high_oof"]).all()
+    for row in ("temporal (WaveNet)", "spatial (EfficientNet)", "both (average)"):
+        assert csv.loc[row, "kl_all_oof"] < min(uniform, prior), row
