@@ -1,0 +1,684 @@
+"""Table 3: distillation and deployment -- the SeizureNet teacher vs its students.
+
+    python -m reproduce.table3                       # quick preset on the synthetic v1.5.2 corpus
+    python -m reproduce.table3 --data-dir /data/tusz/v1.5.2 --preset paper
+
+Rows: the SeizureNet teacher (ensemble of 3 members on multi-spectral SES), then for each student
+size (tiny / small / base) the same architecture trained alone on the labels and distilled from
+this fold's teacher. Columns: parameters, teacher/student parameter ratio, `.keras` size,
+`.tflite` size (float32, dynamic-range, int8), LiteRT latency per window (batch 1, one thread,
+warm-up excluded, p50 / p99, int8 file in the main table and every file in the latency table),
+weighted F1 of the Keras model per window and per seizure, its drop from the teacher, and the F1
+of the deployed int8 file (LiteRT on the validation windows).
+
+Protocol: IBM's seizure-wise 5-fold split of TUSZ v1.5.2 (`training.folds.seizure_wise_folds`);
+quick and test use fold 0, paper all 5 (mean +- standard deviation over folds). Training goes
+through `kerasseizure.training.tusz_experiment.run_tusz_fold` (the same path as table 1);
+exports through `kerasseizure.export.tflite.export` (atomic, verified against Keras).
+
+Resume: every training is a `fit` run folder, every export a verified `.tflite` with its report
+and a `<file>.source.json` naming the weights it came from (reused when they match), every
+latency measurement a `<file>.latency.json` keyed by the file's SHA-256, every finished fold a
+`result.json`. Everything but the latency columns is deterministic on CPU for a seed.
+"""
+
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from reproduce.common import (  # noqa: E402
+    Progress, cpu_model, data_banner, run_record, synthetic_tusz, table_parser, write_results,
+)
+
+NAME = "table3"
+QUANTIZATIONS = ("none", "dynamic", "int8")
+QUANTIZATION_LABELS = {"none": "float32", "dynamic": "dynamic-range", "int8": "int8"}
+TRAININGS = ("alone", "distilled")
+SEIZURE_WISE_FOLDS = 5
+
+# A narrow SeizureNet for the quick preset (ours): the default teacher costs 645 M multiply-adds
+# per window, far too slow to train on 2 CPU cores in minutes. This one keeps the three members,
+# the dense inception blocks and the 128-unit embeddings, but with one layer in the full-resolution
+# block, (1, 3) kernels, a 2x bottleneck and (2, 4) pooling: ~37 M MACs per window, while the deep
+# last block (at low resolution, cheap) keeps >= 20x the parameters of the largest student.
+QUICK_TEACHER = {"stem_filters": 8, "growth_rate": 24, "kernel_sizes": [1, 3], "layers_per_block": [1, 2, 12],
+                 "bottleneck_factor": 2, "pool_size": [2, 4]}
+TEST_TEACHER = {"stem_filters": 8, "growth_rate": 6, "kernel_sizes": [1, 3], "layers_per_block": [1, 1],
+                "bottleneck_factor": 1, "pool_size": [2, 4], "embedding_dim": 16}
+
+PRESETS = {
+    # seconds: a tiny corpus, tiny models, one fold; checks the machinery, not the numbers
+    "test": {
+        "corpus_size": "tests", "folds": [0],
+        "teacher": {"model": TEST_TEACHER, "epochs": 2, "lr": 3e-3},
+        "students": {"sizes": ["tiny"], "epochs": 2, "lr": 3e-3},
+        "quantizations": ["none", "int8"],
+        "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
+        "batch_size": 64, "train_window_stride": 4, "eval_window_stride": 4,
+        "export": {"calibration_windows": 64, "verify_windows": 128, "min_agreement": 0.5},
+        "latency": {"runs": 30, "warmup": 5},
+    },
+    # minutes on 2 CPU cores: the demo corpus, a narrow teacher, fold 0 of the seizure-wise split
+    "quick": {
+        "corpus_size": "demo", "folds": [0],
+        "teacher": {"model": QUICK_TEACHER, "epochs": 4, "lr": 2e-3},
+        "students": {"sizes": ["tiny", "small", "base"], "epochs": 5, "lr": 3e-3},
+        "quantizations": list(QUANTIZATIONS),
+        "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
+        "batch_size": 16, "train_window_stride": 12, "eval_window_stride": 4,
+        "export": {"calibration_windows": 256, "verify_windows": 512, "min_agreement": None},
+        "latency": {"runs": 300, "warmup": 20},
+    },
+    # the package's default SeizureNet (1.46 M parameters), IBM's 0.25 s window grid, all 5 folds
+    "paper": {
+        "corpus_size": "demo", "folds": list(range(SEIZURE_WISE_FOLDS)),
+        "teacher": {"model": {}, "epochs": 30, "lr": 1e-3},
+        "students": {"sizes": ["tiny", "small", "base"], "epochs": 30, "lr": 1e-3},
+        "quantizations": list(QUANTIZATIONS),
+        "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
+        "batch_size": 64, "train_window_stride": 1, "eval_window_stride": 1,
+        "export": {"calibration_windows": 512, "verify_windows": 4096, "min_agreement": None},
+        "latency": {"runs": 1000, "warmup": 50},
+    },
+}
+
+
+# ---------------------------------------------------------------------------------- small helpers
+
+
+def _sha256_file(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_fingerprint(model):
+    """SHA-256 of a model's weights (names, shapes and bytes): which training an export came from."""
+    digest = hashlib.sha256()
+    for variable in model.weights:
+        value = np.ascontiguousarray(np.asarray(variable.numpy()))
+        digest.update(f"{variable.path}:{value.dtype}:{value.shape};".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def config_key(config):
+    """Short hash of a JSON configuration (names the run folder of a preset's settings)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def model_keys(sizes):
+    """Row keys in table order: the teacher, then `<size>-alone`, `<size>-distilled` per size."""
+    return ["teacher"] + [f"{size}-{training}" for size in sizes for training in TRAININGS]
+
+
+def model_label(key):
+    if key == "teacher":
+        return "SeizureNet teacher (ensemble)"
+    size, training = key.split("-")
+    return f"student {size} ({training})"
+
+
+def experiment_configs(preset, seed):
+    """The `TUSZExperimentConfig` dicts of every row (teacher first), from a preset."""
+    common = {"batch_size": preset["batch_size"], "train_window_stride": preset["train_window_stride"],
+              "eval_window_stride": preset["eval_window_stride"], "seed": seed, "precision": "float32",
+              "track_validation": False, "tensorboard": False}
+    teacher = {"kind": "ensemble", "name": "teacher", "model": dict(preset["teacher"]["model"]),
+               "epochs": preset["teacher"]["epochs"], "lr": preset["teacher"]["lr"], **common}
+    configs = {"teacher": teacher}
+    students = preset["students"]
+    for size in students["sizes"]:
+        base = {"model": {"size": size}, "epochs": students["epochs"], "lr": students["lr"], **common}
+        configs[f"{size}-alone"] = {"kind": "student", "name": f"{size}-alone", **base}
+        configs[f"{size}-distilled"] = {"kind": "distilled", "name": f"{size}-distilled", "teacher": teacher,
+                                        **preset["distillation"], **base}
+    return configs
+
+
+# ---------------------------------------------------------------------------------- data
+
+
+def load_features(args, preset, log):
+    """(features, data description, synthetic?, seconds) for the real or the synthetic corpus."""
+    from kerasseizure.io.tusz import TUSZCorpus
+    from kerasseizure.pipelines import build_tusz_features
+
+    timings = {}
+    start = time.perf_counter()
+    if args.data_dir is None:
+        root = synthetic_tusz(args.synthetic_dir, "1.5.2", preset["corpus_size"], 0, log=log,
+                              name=f"tusz-1.5.2-{preset['corpus_size']}")
+        synthetic = True
+    else:
+        root = Path(args.data_dir)
+        if not root.is_dir():
+            raise SystemExit(f"--data-dir {root}: no such folder (expected the TUSZ v1.5.2 release, see docs/table3.md)")
+        synthetic = False
+    corpus = TUSZCorpus(root)
+    timings["corpus_seconds"] = round(time.perf_counter() - start, 3)
+    versions = sorted(set(corpus.seizures["version"].astype(str))) if "version" in corpus.seizures else []
+    if not synthetic and versions and versions != ["1.5.2"]:
+        log(f"warning: the table's protocol is TUSZ v1.5.2; this corpus is {versions}")
+    start = time.perf_counter()
+    features = build_tusz_features(corpus, "ses", cache_dir=args.cache_dir, progress=not args.quiet)
+    timings["features_seconds"] = round(time.perf_counter() - start, 3)
+    kind = f"synthetic TUSZ v1.5.2 layout, size {preset['corpus_size']!r}, seed 0" if synthetic else \
+        f"TUSZ {'/'.join(versions) or '?'} at {root}"
+    data = {"root": str(root), "synthetic": synthetic, "versions": versions,
+            "seizures": int((features.seizures["n_windows"] > 0).sum()), "windows": int(len(features.windows)),
+            "patients": int(features.seizures["patient_id"].nunique()), "cache": str(features.path),
+            "classes": list(features.classes)}
+    description = (f"{kind}; {data['seizures']} benchmark seizures of {data['patients']} patients, "
+                   f"{data['windows']} SES windows (1 s, step 0.25 s, fmax 24/48/96 Hz)")
+    return features, description, data, timings
+
+
+# ---------------------------------------------------------------------------------- export + evaluation
+
+
+def export_verified(model, path, quantization, representative, verify, min_agreement, log):
+    """Export `model` to `path` unless a verified file of the same weights and settings is there.
+
+    Returns (report dict, reused?). A file is reused when `<path>`, its report (passed, same
+    quantization) and `<path>.source.json` (weights fingerprint + export settings) all match.
+    A file that fails verification is not fatal: the exporter keeps it as
+    `<stem>.rejected.tflite` with its report; it is evaluated and timed like the others, marked
+    "verified: NO" in the table, and reused on a re-run just the same.
+    """
+    from kerasseizure.errors import ExportError
+    from kerasseizure.export.tflite import export, rejected_path_for
+    from kerasseizure.files import atomic_write_json
+
+    path = Path(path)
+    source = {"weights_sha256": weights_fingerprint(model), "quantization": quantization,
+              "min_agreement": min_agreement, "calibration_windows": int(len(_first(representative))),
+              "verify_windows": int(len(verify[1]))}
+    for candidate, passed in ((path, True), (rejected_path_for(path), False)):
+        report_path, source_path = Path(f"{candidate}.json"), Path(f"{candidate}.source.json")
+        if candidate.is_file() and report_path.is_file() and source_path.is_file():
+            report = json.loads(report_path.read_text(encoding="utf-8"))
+            old = json.loads(source_path.read_text(encoding="utf-8"))
+            if (bool(report.get("passed")) == passed and report.get("quantization") == quantization
+                    and old == source and report.get("size_bytes") == candidate.stat().st_size):
+                report["path"] = str(candidate)
+                return report, True
+    try:
+        report = export(model, path, quantization, representative_data=representative, verify_data=verify,
+                        min_agreement=min_agreement, max_verify_samples=max(1, int(len(verify[1])))).to_dict()
+        target = path
+    except ExportError as error:
+        target = rejected_path_for(path)
+        if not Path(f"{target}.json").is_file():
+            raise
+        log(f"warning: {error}")
+        report = json.loads(Path(f"{target}.json").read_text(encoding="utf-8"))
+    atomic_write_json(Path(f"{target}.source.json"), source)
+    report["path"] = str(target)
+    return report, False
+
+
+def _first(x):
+    return next(iter(x.values())) if isinstance(x, dict) else x
+
+
+def measure_latency(path, window, runs, warmup):
+    """LiteRT latency per window of one .tflite: batch 1, one thread, warm-up excluded (cached)."""
+    from kerasseizure.export.litert_runtime import LiteRTClassifier
+    from kerasseizure.export.tflite import latency_summary
+    from kerasseizure.files import atomic_write_json
+
+    cache = Path(f"{path}.latency.json")
+    key = {"sha256": _sha256_file(path), "runs": int(runs), "warmup": int(warmup), "threads": 1, "batch": 1}
+    if cache.is_file():
+        stored = json.loads(cache.read_text(encoding="utf-8"))
+        if stored.get("key") == key:
+            return stored["latency"], True
+    classifier = LiteRTClassifier(path, num_threads=1, batch_size=1)
+    feed = {name: window[name] for name in classifier.input_names} if isinstance(window, dict) else window
+    for _ in range(int(warmup)):
+        classifier.predict_raw(feed)
+    seconds = []
+    for _ in range(int(runs)):
+        start = time.perf_counter()
+        classifier.predict_raw(feed)
+        seconds.append(time.perf_counter() - start)
+    latency = latency_summary(seconds)
+    atomic_write_json(cache, {"key": key, "latency": latency, "cpu": cpu_model(),
+                              "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    return latency, False
+
+
+def _load_keras(path):
+    import keras
+
+    import kerasseizure.models.layers  # noqa: F401  (registers MemberLogits)
+
+    return keras.saving.load_model(path, compile=False, safe_mode=True)
+
+
+def _inputs(features, names, rows, as_dict):
+    x = {name: np.asarray(features.arrays[name][rows], dtype=np.float32) for name in names}
+    return x if as_dict else x[names[0]]
+
+
+def _evenly(rows, n):
+    """At most `n` rows spread evenly over `rows` (deterministic)."""
+    rows = np.asarray(rows)
+    if len(rows) <= n:
+        return rows
+    return rows[np.linspace(0, len(rows) - 1, int(n)).round().astype(np.int64)]
+
+
+class FoldRunner:
+    """Trains, exports and evaluates every row on one fold (each step resumable)."""
+
+    def __init__(self, features, configs, preset, progress, log, timings):
+        self.features = features
+        self.configs = configs
+        self.preset = preset
+        self.progress = progress
+        self.log = log
+        self.timings = timings
+
+    def __call__(self, spec, fold_dir):
+        from kerasseizure.training.runs import FoldResult, load_fold_result, save_fold_result
+        from kerasseizure.training.tusz_experiment import evaluate_probabilities, run_tusz_fold, window_rows
+
+        train, valid = spec
+        fold_dir = Path(fold_dir)
+        features, preset = self.features, self.preset
+        eval_rows = window_rows(features, valid, preset["eval_window_stride"])
+        train_rows = window_rows(features, train, preset["train_window_stride"])
+        calib_rows = _evenly(train_rows, preset["export"]["calibration_windows"])
+        verify_rows = _evenly(eval_rows, preset["export"]["verify_windows"])
+        ses = sorted(n for n in features.arrays if n.startswith("ses_"))
+        labels = features.windows["label_index"].to_numpy()
+        metrics, predictions, extra = {}, {"window": eval_rows.astype(np.int64),
+                                           "seizure": features.windows["seizure"].to_numpy()[eval_rows],
+                                           "label": labels[eval_rows].astype(np.int64)}, {}
+        teacher_dir = fold_dir / "teacher"
+        for key, config in self.configs.items():
+            model_dir = fold_dir / key
+            units = 6 if key == "teacher" else 3 if key.endswith("distilled") else 2
+            done = load_fold_result(model_dir)
+            if done is None:
+                start = time.perf_counter()
+                done = run_tusz_fold(features, train, valid, config, model_dir,
+                                     teacher_dir=teacher_dir if config["kind"] == "distilled" else None,
+                                     log=None if self.progress.quiet else self.progress.log)
+                save_fold_result(model_dir, done)
+                self.timings[f"{fold_dir.name}/{key}/train_seconds"] = round(time.perf_counter() - start, 3)
+                self.progress.advance(f"{fold_dir.name}: trained {key} (window F1 {done.metrics['window_f1']:.3f})",
+                                      units)
+            else:
+                self.progress.total = max(self.progress.total - units, 1)
+                self.progress.log(f"{fold_dir.name}: {key} trained earlier, loaded")
+            if not np.array_equal(np.asarray(done.predictions["window"]), eval_rows):
+                raise RuntimeError(f"{model_dir}: evaluated windows differ from this run's; remove the folder")
+            metrics[f"{key}/keras/window_f1"] = done.metrics["window_f1"]
+            metrics[f"{key}/keras/seizure_f1"] = done.metrics["seizure_f1"]
+            predictions[f"{key}/keras"] = np.asarray(done.predictions["probs"], np.float32)
+
+            # the deployable Keras model: fit's final.keras, re-saved without optimizer state
+            model = _load_keras(model_dir / "fit" / "final.keras")
+            deploy_path = fold_dir / "models" / f"{key}.keras"
+            if not deploy_path.is_file():
+                from kerasseizure.files import atomic_path
+
+                with atomic_path(deploy_path) as tmp:
+                    model.save(tmp)
+            names = ses if key == "teacher" else [config.get("input_name", "ses_0")]
+            as_dict = key == "teacher"
+            representative = _inputs(features, names, calib_rows, as_dict)
+            verify = (_inputs(features, names, verify_rows, as_dict), labels[verify_rows])
+            x_eval = _inputs(features, names, eval_rows, as_dict)
+            info = {"parameters": int(model.count_params()), "keras_bytes": int(deploy_path.stat().st_size),
+                    "exports": {}}
+            for quantization in preset["quantizations"]:
+                path = fold_dir / "export" / f"{key}_{quantization}.tflite"
+                start = time.perf_counter()
+                report, reused = export_verified(model, path, quantization, representative, verify,
+                                                 preset["export"]["min_agreement"], self.log)
+                lite_units = 2 if key == "teacher" else 1
+                path = Path(report["path"])
+                scores, probs = self._lite_scores(path, x_eval, eval_rows, evaluate_probabilities)
+                metrics[f"{key}/{quantization}/window_f1"] = scores["window_f1"]
+                metrics[f"{key}/{quantization}/seizure_f1"] = scores["seizure_f1"]
+                if quantization == "int8":
+                    predictions[f"{key}/int8"] = probs.astype(np.float32)
+                verification = report.get("verification", {})
+                info["exports"][quantization] = {
+                    "path": os.path.relpath(path, fold_dir), "size_bytes": int(report["size_bytes"]),
+                    "passed": bool(report["passed"]), "argmax_agreement": verification.get("argmax_agreement"),
+                    "max_abs_diff": verification.get("max_abs_diff"), "ops": report.get("ops")}
+                if not reused:
+                    self.timings[f"{fold_dir.name}/{key}/{quantization}/export_seconds"] = \
+                        round(time.perf_counter() - start, 3)
+                    self.progress.advance(f"{fold_dir.name}: exported {key} {quantization} "
+                                          f"({report['size_bytes'] / 1024:.1f} KB, verified)", lite_units)
+                else:
+                    self.progress.total = max(self.progress.total - lite_units, 1)
+                    self.progress.log(f"{fold_dir.name}: {key} {quantization}: verified export reused")
+            extra[key] = info
+            del model
+        result = FoldResult(metrics, predictions, extra)
+        return result
+
+    def _lite_scores(self, path, x_eval, eval_rows, evaluate_probabilities):
+        from kerasseizure.export.litert_runtime import LiteRTClassifier
+
+        classifier = LiteRTClassifier(path, num_threads=1, batch_size=256)
+        probs = classifier.predict(x_eval).astype(np.float64)
+        return evaluate_probabilities(self.features, eval_rows, probs), probs
+
+
+# ---------------------------------------------------------------------------------- table
+
+
+def _stat(values):
+    values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not values:
+        return float("nan"), float("nan")
+    return float(np.mean(values)), (float(np.std(values)) if len(values) > 1 else float("nan"))
+
+
+def assemble_table(fold_results, keys, latencies):
+    """One row per model: sizes, latency and F1 (mean, and std over folds when several)."""
+    rows = []
+    first = fold_results[0]
+    teacher_params = first.extra["teacher"]["parameters"]
+    for key in keys:
+        info = first.extra[key]
+        size, training = ("-", "ensemble") if key == "teacher" else key.split("-")
+        row = {"model": model_label(key), "key": key, "size": size, "training": training,
+               "parameters": info["parameters"],
+               "teacher_to_model_parameters": round(teacher_params / info["parameters"], 1),
+               "keras_kb": round(info["keras_bytes"] / 1024, 1)}
+        for quantization in QUANTIZATIONS:
+            export = info["exports"].get(quantization)
+            if export is None:
+                continue
+            row[f"tflite_kb_{quantization}"] = round(export["size_bytes"] / 1024, 1)
+            row[f"verified_{quantization}"] = all(r.extra[key]["exports"][quantization]["passed"] for r in fold_results)
+            row[f"agreement_{quantization}"] = round(float(np.mean(
+                [r.extra[key]["exports"][quantization]["argmax_agreement"] for r in fold_results])), 4)
+        for level in ("window", "seizure"):
+            for source in ("keras",) + QUANTIZATIONS:
+                name = f"{key}/{source}/{level}_f1"
+                if name not in first.metrics:
+                    continue
+                mean, std = _stat([r.metrics[name] for r in fold_results])
+                column = f"{level}_f1" if source == "keras" else f"{level}_f1_{source}"
+                row[column], row[f"{column}_std"] = round(mean, 4), round(std, 4)
+            drops = [r.metrics[f"teacher/keras/{level}_f1"] - r.metrics[f"{key}/keras/{level}_f1"]
+                     for r in fold_results]
+            mean, std = _stat(drops)
+            row[f"{level}_f1_drop"], row[f"{level}_f1_drop_std"] = round(mean, 4), round(std, 4)
+        for quantization in QUANTIZATIONS:
+            latency = latencies.get((key, quantization))
+            if latency:
+                row[f"p50_ms_{quantization}"] = round(latency["p50_ms"], 4)
+                row[f"p99_ms_{quantization}"] = round(latency["p99_ms"], 4)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+TIMING_COLUMNS_PREFIXES = ("p50_ms_", "p99_ms_")
+
+
+def timing_columns(table):
+    """The latency columns (the only ones that differ between runs with the same seed)."""
+    return [c for c in table.columns if c.startswith(TIMING_COLUMNS_PREFIXES)]
+
+
+def _pm(table, row, column, digits=3):
+    value = row.get(column)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    std = row.get(f"{column}_std")
+    text = f"{value:.{digits}f}"
+    if std is not None and isinstance(std, float) and not math.isnan(std):
+        text += f" ± {std:.{digits}f}"
+    return text
+
+
+def markdown(table, banner, protocol, notes):
+    lines = [banner, "", f"**Table 3 -- distillation and deployment.** {protocol}", ""]
+    header = ("| model | params | teacher/model params | .keras KB | .tflite KB float32 / dynamic / int8 "
+              "| int8 LiteRT p50 / p99 ms | window F1 | seizure F1 | window F1 drop | seizure F1 drop "
+              "| int8 window F1 | int8 seizure F1 |")
+    lines += [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for _, row in table.iterrows():
+        row = row.to_dict()
+        sizes = " / ".join(f"{row.get(f'tflite_kb_{q}', float('nan')):.1f}" for q in QUANTIZATIONS)
+        latency = f"{row.get('p50_ms_int8', float('nan')):.3f} / {row.get('p99_ms_int8', float('nan')):.3f}"
+        drop_w = "-" if row["key"] == "teacher" else _pm(table, row, "window_f1_drop")
+        drop_s = "-" if row["key"] == "teacher" else _pm(table, row, "seizure_f1_drop")
+        lines.append(f"| {row['model']} | {row['parameters']:,} | {row['teacher_to_model_parameters']:.1f}x "
+                     f"| {row['keras_kb']:.1f} | {sizes} | {latency} | {_pm(table, row, 'window_f1')} "
+                     f"| {_pm(table, row, 'seizure_f1')} | {drop_w} | {drop_s} | {_pm(table, row, 'window_f1_int8')} "
+                     f"| {_pm(table, row, 'seizure_f1_int8')} |")
+    lines += ["", "LiteRT latency per window (ms, batch 1, one thread, warm-up excluded) and window F1 of each "
+              "exported file on the validation windows:", "",
+              "| model | quantization | .tflite KB | p50 ms | p99 ms | window F1 (LiteRT) | agreement with Keras "
+              "| verified |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    for _, row in table.iterrows():
+        row = row.to_dict()
+        for q in QUANTIZATIONS:
+            if f"tflite_kb_{q}" not in row:
+                continue
+            lines.append(f"| {row['model']} | {QUANTIZATION_LABELS[q]} | {row[f'tflite_kb_{q}']:.1f} "
+                         f"| {row.get(f'p50_ms_{q}', float('nan')):.3f} | {row.get(f'p99_ms_{q}', float('nan')):.3f} "
+                         f"| {_pm(table, row, f'window_f1_{q}')} | {row[f'agreement_{q}']:.3f} "
+                         f"| {'yes' if row[f'verified_{q}'] else 'NO'} |")
+    lines += [""] + [f"- {note}" for note in notes] + [""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------- figures
+
+
+def make_figures(table, fold_results, classes, keys):
+    import matplotlib.pyplot as plt
+
+    from reproduce.figures import confusion_matrix_figure
+
+    figures = {}
+    markers = {"none": "o", "dynamic": "s", "int8": "^"}
+    figure, axis = plt.subplots(figsize=(7, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    sizes = list(dict.fromkeys(table["size"]))
+    for _, row in table.iterrows():
+        colour = colours[sizes.index(row["size"]) % len(colours)]
+        hollow = row["training"] == "alone"
+        labelled = False
+        for q in QUANTIZATIONS:
+            if f"tflite_kb_{q}" in row and not pd.isna(row.get(f"window_f1_{q}")):
+                axis.scatter(row[f"tflite_kb_{q}"], row[f"window_f1_{q}"], marker=markers[q], s=46,
+                             facecolors="none" if hollow else colour, edgecolors=colour, linewidths=1.4,
+                             label=None if labelled else row["model"])
+                labelled = True
+    for q, marker in markers.items():
+        axis.scatter([], [], marker=marker, color="grey", label=QUANTIZATION_LABELS[q])
+    axis.set_xscale("log")
+    axis.set_xlabel(".tflite size (KB, log scale)")
+    axis.set_ylabel("window weighted F1 (LiteRT, validation)")
+    axis.set_title("Size vs F1 per quantization (hollow: student alone, filled: distilled / teacher)",
+                   fontsize=10)
+    axis.legend(fontsize=7, loc="best")
+    figures["size_vs_f1"] = figure
+
+    figure, axis = plt.subplots(figsize=(max(7, 1.1 * len(table)), 4))
+    width = 0.8 / (2 * len(QUANTIZATIONS))
+    positions = np.arange(len(table))
+    for j, q in enumerate(QUANTIZATIONS):
+        for k, stat in enumerate(("p50", "p99")):
+            column = f"{stat}_ms_{q}"
+            if column not in table:
+                continue
+            offset = (2 * j + k) * width - 0.4 + width / 2
+            axis.bar(positions + offset, table[column], width, label=f"{QUANTIZATION_LABELS[q]} {stat}",
+                     color=colours[j], alpha=1.0 if stat == "p50" else 0.45)
+    axis.set_xticks(positions, [model_label(k).replace("SeizureNet ", "").replace("student ", "") for k in keys],
+                    rotation=30, ha="right", fontsize=8)
+    axis.set_yscale("log")
+    axis.set_ylabel("ms per window (batch 1, 1 thread)")
+    axis.set_title("LiteRT latency per window: p50 (solid) and p99 (light)", fontsize=10)
+    axis.legend(fontsize=7, ncol=3)
+    figures["latency"] = figure
+
+    students = table[table["key"] != "teacher"]
+    if len(students) and "window_f1_int8" in students:
+        best = students.sort_values(["window_f1_int8", "parameters"], ascending=[False, True]).iloc[0]
+        truth = np.concatenate([np.asarray(r.predictions["label"]) for r in fold_results])
+        predicted = np.concatenate([np.asarray(r.predictions[f"{best['key']}/int8"]).argmax(axis=1)
+                                    for r in fold_results])
+        n = len(classes)
+        confusion = np.zeros((n, n), dtype=np.int64)
+        np.add.at(confusion, (truth, predicted), 1)
+        figures["confusion_best_int8_student"] = confusion_matrix_figure(
+            confusion, [c.upper() for c in classes],
+            f"Best int8 student: {best['model']} (LiteRT, validation windows)")
+    return figures
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def build_parser():
+    parser = table_parser(NAME, "Table 3: SeizureNet teacher vs distilled students -- size, latency, F1.")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="feature cache folder (default $KERASSEIZURE_CACHE or ~/.cache/kerasseizure/features)")
+    parser.add_argument("--folds", type=int, nargs="+", default=None,
+                        help="seizure-wise folds to run (0-4; default: the preset's: quick/test 0, paper all)")
+    return parser
+
+
+def resolve_preset(args):
+    preset = json.loads(json.dumps(PRESETS[args.preset]))
+    if args.folds is not None:
+        bad = [f for f in args.folds if not 0 <= f < SEIZURE_WISE_FOLDS]
+        if bad:
+            raise SystemExit(f"--folds: {bad} not in 0..{SEIZURE_WISE_FOLDS - 1}")
+        preset["folds"] = sorted(set(args.folds))
+    return preset
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    preset = resolve_preset(args)
+    started = time.perf_counter()
+
+    def log(message):
+        if not args.quiet:
+            print(f"[{NAME}] {message}", file=sys.stderr, flush=True)
+
+    from kerasseizure.training.folds import seizure_wise_folds
+    from kerasseizure.training.runs import run_folds
+
+    features, description, data, timings = load_features(args, preset, log)
+    configs = experiment_configs(preset, args.seed)
+    keys = list(configs)
+    folds = seizure_wise_folds(features.seizures, n_folds=SEIZURE_WISE_FOLDS)
+    chosen = {str(i): folds[i] for i in preset["folds"]}
+    # The run folder is named by what defines the trainings: preset, seed, experiments and corpus. Not by
+    # the feature cache's key, which also hashes the transform code: an unrelated edit of that code would
+    # otherwise orphan every finished training. After a change that alters the features, start a new
+    # --results-dir (the fold runner refuses folders whose evaluated windows differ).
+    run_config = {"preset": args.preset, "settings": preset, "seed": args.seed, "experiments": configs,
+                  "data_root": data["root"], "seizures": data["seizures"], "windows": data["windows"]}
+    run_dir = Path(args.results_dir) / "runs" / f"{args.preset}-{config_key(run_config)}"
+    per_fold = 6 + sum(3 if k.endswith("distilled") else 2 for k in keys[1:]) + \
+        len(preset["quantizations"]) * (2 + len(keys) - 1)
+    progress = Progress(len(chosen) * per_fold + len(keys) * len(preset["quantizations"]), NAME, quiet=args.quiet)
+    progress.log(f"{description}; folds {preset['folds']} of the seizure-wise {SEIZURE_WISE_FOLDS}-fold split; "
+                 f"runs in {run_dir}")
+    cv = run_folds(chosen, FoldRunner(features, configs, preset, progress, log, timings), run_dir,
+                   config=run_config, log=progress.log)
+    for name in cv.reused:
+        progress.total = max(progress.total - per_fold, 1)
+
+    # latency: the files of the first fold run (same architectures in every fold)
+    start = time.perf_counter()
+    first_name = str(preset["folds"][0])
+    first_dir = run_dir / f"fold-{first_name}"
+    latency_rows = _evenly(features.window_positions(folds[preset["folds"][0]][1]), 1)
+    latencies = {}
+    first = cv.folds[0]
+    for key in keys:
+        for quantization in preset["quantizations"]:
+            path = first_dir / first.extra[key]["exports"][quantization]["path"]
+            names = sorted(n for n in features.arrays if n.startswith("ses_")) if key == "teacher" else ["ses_0"]
+            window = _inputs(features, names, latency_rows, key == "teacher")
+            latency, reused = measure_latency(path, window, preset["latency"]["runs"], preset["latency"]["warmup"])
+            latencies[(key, quantization)] = latency
+            if reused:
+                progress.total = max(progress.total - 1, 1)
+            else:
+                progress.advance(f"latency {key} {quantization}: p50 {latency['p50_ms']:.3f} ms, "
+                                 f"p99 {latency['p99_ms']:.3f} ms")
+    timings["latency_seconds"] = round(time.perf_counter() - start, 3)
+
+    table = assemble_table(cv.folds, keys, latencies)
+    n_folds = len(chosen)
+    protocol = ("Seizure-wise split of TUSZ v1.5.2 (IBM protocol, MYSZ excluded): "
+                + (f"fold {first_name} of {SEIZURE_WISE_FOLDS}" if n_folds == 1 else
+                   f"{n_folds} folds, mean ± standard deviation over folds")
+                + f"; preset `{args.preset}`, seed {args.seed}.")
+    teacher_model = configs["teacher"]["model"] or "the package default (SeizureNet())"
+    notes = [
+        f"Teacher: SeizureNet ensemble of 3 members on SES at fmax 24/48/96 Hz, config {teacher_model}"
+        + (" -- a NARROW teacher (ours) so that the quick preset trains in minutes on 2 CPU cores; "
+           "`--preset paper` uses the default 1.46 M-parameter SeizureNet" if args.preset != "paper" else "")
+        + f"; {preset['teacher']['epochs']} epochs, Adam lr {preset['teacher']['lr']}, batch {preset['batch_size']}.",
+        f"Students: `student(size=...)` on the fmax-24 SES (ses_0), no projection layer; 'alone' = trained on the "
+        f"labels only, 'distilled' = same architecture, Hinton KD from this fold's teacher (T = "
+        f"{preset['distillation']['temperature']}, alpha = {preset['distillation']['alpha']} on the labels"
+        + (", plus feature matching" if preset["distillation"]["feature_distillation"] else "")
+        + f"); {preset['students']['epochs']} epochs, Adam lr {preset['students']['lr']}.",
+        f"Windows: training every {preset['train_window_stride']}th window of each training seizure "
+        f"(IBM grid: 1 s windows every 0.25 s), evaluation every {preset['eval_window_stride']}th window of each "
+        "validation seizure; seizure F1 = mean of its windows' probabilities. No model selection on the "
+        "validation fold (fixed epochs).",
+        "F1 drop = teacher F1 - model F1 (Keras, same fold; positive = worse than the teacher). int8 F1 = the "
+        "deployed full-integer file run with LiteRT (float32 I/O) on the validation windows.",
+        "Sizes: .keras = the model saved without optimizer state; .tflite from `kerasseizure.export.tflite.export` "
+        "(builtin ops only, verified against Keras on validation windows"
+        + (", sizes and latency from the first fold" if n_folds > 1 else "") + ").",
+        f"Latency: LiteRT, batch 1, one thread, {preset['latency']['warmup']} warm-up calls excluded, "
+        f"{preset['latency']['runs']} timed calls on one validation window; CPU: {cpu_model()}. "
+        "Latency columns are the only ones that vary between runs with the same seed.",
+    ]
+    banner = data_banner(data["synthetic"], description)
+    timings["total_seconds"] = round(time.perf_counter() - started, 3)
+    record = run_record(NAME, args, {"preset": preset, "experiments": configs, "run_dir": str(run_dir),
+                                     "timing_columns": timing_columns(table)}, timings, data)
+    record["seed"] = args.seed
+    record["hardware"] = {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform()}
+    record["folds"] = {name: {"train_seizures": int(len(spec[0])), "validation_seizures": int(len(spec[1]))}
+                       for name, spec in chosen.items()}
+    record["reused_folds"] = cv.reused
+    record["exports"] = {f"fold-{name}": result.extra for name, result in zip(chosen, cv.folds)}
+    write_results(args.results_dir, table, markdown(table, banner, protocol, notes), record,
+                  make_figures(table, cv.folds, list(features.classes), keys))
+    progress.log(f"done in {timings['total_seconds']:.0f} s: {Path(args.results_dir) / 'table.md'}")
+    if not args.quiet:
+        print(markdown(table, banner, protocol, notes))
+    return table
+
+
+if __name__ == "__main__":
+    main()

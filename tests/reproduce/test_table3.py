@@ -1,0 +1,156 @@
+"""Table 3 (teacher vs students: size, latency, F1): end to end on the test preset, resume, quick preset.
+
+The end-to-end test runs `--preset test` (tiny corpus, tiny models, 2 epochs) in temporary
+folders, then interrupts it artificially (a fold marker and one export removed) and checks that
+the re-run retrains nothing and re-exports only what is missing, and that a complete re-run gives
+the same non-timing columns. `-m slow` runs the quick preset and checks the deployment claims.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reproduce import table3
+from kerasseizure.training.runs import FoldResult
+
+
+def _run(tmp, results, preset="test", extra=()):
+    return table3.main(["--preset", preset, "--results-dir", str(results), "--synthetic-dir", str(tmp / "syn"),
+                        "--cache-dir", str(tmp / "cache"), "--quiet", *extra])
+
+
+def _stable(table):
+    return table.drop(columns=table3.timing_columns(table))
+
+
+def _mtimes(paths):
+    return {str(p): p.stat().st_mtime_ns for p in paths}
+
+
+def test_test_preset_end_to_end_resumes_without_retraining_or_reexporting(tmp_path):
+    results = tmp_path / "results"
+    first = _run(tmp_path, results)
+
+    # every artefact
+    for name in ("table.md", "table.csv", "record.json"):
+        assert (results / name).is_file(), name
+    for name in ("size_vs_f1", "latency", "confusion_best_int8_student"):
+        assert (results / "figures" / f"{name}.png").stat().st_size > 1000, name
+    markdown = (results / "table.md").read_text()
+    assert markdown.startswith("**Data: SYNTHETIC corpus**")
+    assert "Table 3" in markdown and "student tiny (distilled)" in markdown
+    record = json.loads((results / "record.json").read_text())
+    assert record["seed"] == 0 and record["config"]["preset"]["folds"] == [0]
+    assert record["hardware"]["cpu_model"] is not None
+    assert "git_commit" in record["environment"] and record["environment"]["versions"]["keras"]
+    assert record["timings_seconds"]["total_seconds"] > 0
+    csv = pd.read_csv(results / "table.csv")
+    assert list(csv["key"]) == ["teacher", "tiny-alone", "tiny-distilled"]
+    assert {"parameters", "keras_kb", "tflite_kb_none", "tflite_kb_int8", "p50_ms_int8", "p99_ms_int8",
+            "window_f1", "seizure_f1", "window_f1_drop", "window_f1_int8", "seizure_f1_int8"} <= set(csv.columns)
+    assert set(table3.timing_columns(csv)) == {"p50_ms_none", "p99_ms_none", "p50_ms_int8", "p99_ms_int8"}
+    assert (csv[["p50_ms_int8", "p99_ms_int8"]] > 0).all().all()
+
+    # .tflite files exist and their reports say verified
+    fold = next((results / "runs").glob("test-*")) / "fold-0"
+    tflites = sorted((fold / "export").glob("*.tflite"))
+    assert len(tflites) == 3 * 2 and not list((fold / "export").glob("*.rejected.tflite"))
+    for path in tflites:
+        report = json.loads(Path(f"{path}.json").read_text())
+        assert report["passed"] is True and report["size_bytes"] == path.stat().st_size
+    assert csv["verified_int8"].all() and csv["verified_none"].all()
+
+    # interrupted after training and some exports: nothing retrained, only the missing file exported
+    trained = _mtimes(sorted(fold.glob("*/fit/final.npz")) + sorted(fold.glob("*/result.json")))
+    assert len(trained) == 2 * 3
+    (fold / "result.json").unlink()
+    missing = fold / "export" / "tiny-distilled_int8.tflite"
+    missing.unlink()
+    kept = _mtimes([p for p in tflites if p != missing])
+    second = _run(tmp_path, results)
+    assert _mtimes(map(Path, trained)) == trained
+    assert _mtimes(map(Path, kept)) == kept
+    assert missing.is_file() and json.loads(Path(f"{missing}.json").read_text())["passed"]
+    pd.testing.assert_frame_equal(_stable(second), _stable(first))
+
+    # a complete re-run loads the fold and the latency measurements: the whole table is identical
+    third = _run(tmp_path, results)
+    assert json.loads((results / "record.json").read_text())["reused_folds"] == ["0"]
+    pd.testing.assert_frame_equal(_stable(third), _stable(first))
+    pd.testing.assert_frame_equal(_stable(pd.read_csv(results / "table.csv")), _stable(csv))
+
+
+def _fake_fold(f1_shift=0.0):
+    keys = table3.model_keys(["tiny"])
+    metrics, extra = {}, {}
+    for i, key in enumerate(keys):
+        for source in ("keras",) + table3.QUANTIZATIONS:
+            metrics[f"{key}/{source}/window_f1"] = 0.8 - 0.1 * i + f1_shift
+            metrics[f"{key}/{source}/seizure_f1"] = 0.9 - 0.1 * i + f1_shift
+        extra[key] = {"parameters": 1000 if key == "teacher" else 50, "keras_bytes": 2048,
+                      "exports": {q: {"path": f"export/{key}_{q}.tflite", "size_bytes": 1024, "passed": True,
+                                      "argmax_agreement": 1.0} for q in table3.QUANTIZATIONS}}
+    predictions = {"label": np.array([0, 1, 1]), **{f"{k}/int8": np.eye(7)[[0, 1, 0]] for k in keys}}
+    return FoldResult(metrics, predictions, extra)
+
+
+def test_table_assembly_averages_folds_and_reports_drops():
+    keys = table3.model_keys(["tiny"])
+    latencies = {(k, q): {"p50_ms": 0.1, "p99_ms": 0.2} for k in keys for q in table3.QUANTIZATIONS}
+    table = table3.assemble_table([_fake_fold(0.0), _fake_fold(0.02)], keys, latencies)
+    assert list(table["key"]) == keys
+    assert table.loc[0, "teacher_to_model_parameters"] == 1.0 and table.loc[1, "teacher_to_model_parameters"] == 20.0
+    assert table.loc[1, "window_f1"] == pytest.approx(0.71) and table.loc[1, "window_f1_std"] == pytest.approx(0.01)
+    assert table.loc[2, "window_f1_drop"] == pytest.approx(0.2) and table.loc[0, "window_f1_drop"] == 0.0
+    text = table3.markdown(table, "banner", "protocol", ["a note"])
+    assert "0.710 ± 0.010" in text and "20.0x" in text and "- a note" in text
+    single = table3.assemble_table([_fake_fold()], keys, latencies)
+    assert np.isnan(single.loc[1, "window_f1_std"]) and "±" not in table3.markdown(single, "b", "p", [])
+    figures = table3.make_figures(table, [_fake_fold()], list("abcdefg"), keys)
+    assert set(figures) == {"size_vs_f1", "latency", "confusion_best_int8_student"}
+
+
+def test_presets_define_every_row_and_the_quick_teacher_is_20x_the_largest_student():
+    from kerasseizure.models import SeizureNet, student
+
+    configs = table3.experiment_configs(table3.PRESETS["quick"], seed=3)
+    assert list(configs) == table3.model_keys(["tiny", "small", "base"])
+    assert configs["base-distilled"]["teacher"] == configs["teacher"]
+    assert {c["seed"] for c in configs.values()} == {3}
+    teacher = SeizureNet(**table3.QUICK_TEACHER)
+    assert teacher.count_params() >= 20 * student(size="base").count_params()
+    assert table3.config_key({"a": 1}) != table3.config_key({"a": 2})
+
+
+@pytest.mark.slow
+def test_quick_preset_deployment_claims(tmp_path):
+    """The quick preset: int8 students <= 100 KB, >= 20x fewer parameters, distillation helps on average.
+
+    Set TABLE3_QUICK_RESULTS to an existing quick results folder to check it instead of running.
+    """
+    existing = os.environ.get("TABLE3_QUICK_RESULTS")
+    if existing:
+        table = pd.read_csv(Path(existing) / "table.csv")
+    else:
+        table = _run(tmp_path, tmp_path / "results", preset="quick")
+    students = table[table["key"] != "teacher"]
+    teacher = table[table["key"] == "teacher"].iloc[0]
+    print(table[["key", "parameters", "tflite_kb_int8", "window_f1", "seizure_f1", "window_f1_int8"]])
+    assert (students["tflite_kb_int8"] <= 100).all()
+    assert (teacher["parameters"] / students["parameters"] >= 20).all()
+    assert table["verified_int8"].all()
+    alone = students[students["training"] == "alone"]
+    distilled = students[students["training"] == "distilled"]
+    assert distilled["window_f1"].mean() >= alone["window_f1"].mean(), (
+        f"distilled students {distilled['window_f1'].tolist()} vs alone {alone['window_f1'].tolist()}")
+
+
+@pytest.mark.slow
+def test_fresh_runs_with_the_same_seed_agree_except_latency(tmp_path):
+    first = _run(tmp_path, tmp_path / "a")
+    second = _run(tmp_path, tmp_path / "b")
+    pd.testing.assert_frame_equal(_stable(first), _stable(second))
