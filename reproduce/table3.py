@@ -20,11 +20,13 @@ Resume: every training is a `fit` run folder, every export a verified `.tflite` 
 and a `<file>.source.json` naming the weights it came from (reused when they match), every
 latency measurement a `<file>.latency.json` keyed by the file's SHA-256, every finished fold a
 `result.json`. Everything but the latency columns is deterministic on CPU for a seed.
+
+The results table, its markdown and the figures are assembled in `reproduce.table3_report`
+(re-exported here).
 """
 
 import hashlib
 import json
-import math
 import os
 import platform
 import sys
@@ -34,15 +36,16 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from reproduce.common import (  # noqa: E402
     Progress, cpu_model, data_banner, run_record, synthetic_tusz, table_parser, write_results,
 )
+from reproduce.table3_report import (  # noqa: E402
+    QUANTIZATION_LABELS, QUANTIZATIONS, TIMING_COLUMNS_PREFIXES, assemble_table, make_figures, markdown,
+    model_label, timing_columns,
+)
 
 NAME = "table3"
-QUANTIZATIONS = ("none", "dynamic", "int8")
-QUANTIZATION_LABELS = {"none": "float32", "dynamic": "dynamic-range", "int8": "int8"}
 TRAININGS = ("alone", "distilled")
 SEIZURE_WISE_FOLDS = 5
 
@@ -122,13 +125,6 @@ def config_key(config):
 def model_keys(sizes):
     """Row keys in table order: the teacher, then `<size>-alone`, `<size>-distilled` per size."""
     return ["teacher"] + [f"{size}-{training}" for size in sizes for training in TRAININGS]
-
-
-def model_label(key):
-    if key == "teacher":
-        return "SeizureNet teacher (ensemble)"
-    size, training = key.split("-")
-    return f"student {size} ({training})"
 
 
 def experiment_configs(preset, seed):
@@ -385,176 +381,6 @@ class FoldRunner:
         return evaluate_probabilities(self.features, eval_rows, probs), probs
 
 
-# ---------------------------------------------------------------------------------- table
-
-
-def _stat(values):
-    values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    if not values:
-        return float("nan"), float("nan")
-    return float(np.mean(values)), (float(np.std(values)) if len(values) > 1 else float("nan"))
-
-
-def assemble_table(fold_results, keys, latencies):
-    """One row per model: sizes, latency and F1 (mean, and std over folds when several)."""
-    rows = []
-    first = fold_results[0]
-    teacher_params = first.extra["teacher"]["parameters"]
-    for key in keys:
-        info = first.extra[key]
-        size, training = ("-", "ensemble") if key == "teacher" else key.split("-")
-        row = {"model": model_label(key), "key": key, "size": size, "training": training,
-               "parameters": info["parameters"],
-               "teacher_to_model_parameters": round(teacher_params / info["parameters"], 1),
-               "keras_kb": round(info["keras_bytes"] / 1024, 1)}
-        for quantization in QUANTIZATIONS:
-            export = info["exports"].get(quantization)
-            if export is None:
-                continue
-            row[f"tflite_kb_{quantization}"] = round(export["size_bytes"] / 1024, 1)
-            row[f"verified_{quantization}"] = all(r.extra[key]["exports"][quantization]["passed"] for r in fold_results)
-            row[f"agreement_{quantization}"] = round(float(np.mean(
-                [r.extra[key]["exports"][quantization]["argmax_agreement"] for r in fold_results])), 4)
-        for level in ("window", "seizure"):
-            for source in ("keras",) + QUANTIZATIONS:
-                name = f"{key}/{source}/{level}_f1"
-                if name not in first.metrics:
-                    continue
-                mean, std = _stat([r.metrics[name] for r in fold_results])
-                column = f"{level}_f1" if source == "keras" else f"{level}_f1_{source}"
-                row[column], row[f"{column}_std"] = round(mean, 4), round(std, 4)
-            drops = [r.metrics[f"teacher/keras/{level}_f1"] - r.metrics[f"{key}/keras/{level}_f1"]
-                     for r in fold_results]
-            mean, std = _stat(drops)
-            row[f"{level}_f1_drop"], row[f"{level}_f1_drop_std"] = round(mean, 4), round(std, 4)
-        for quantization in QUANTIZATIONS:
-            latency = latencies.get((key, quantization))
-            if latency:
-                row[f"p50_ms_{quantization}"] = round(latency["p50_ms"], 4)
-                row[f"p99_ms_{quantization}"] = round(latency["p99_ms"], 4)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-TIMING_COLUMNS_PREFIXES = ("p50_ms_", "p99_ms_")
-
-
-def timing_columns(table):
-    """The latency columns (the only ones that differ between runs with the same seed)."""
-    return [c for c in table.columns if c.startswith(TIMING_COLUMNS_PREFIXES)]
-
-
-def _pm(table, row, column, digits=3):
-    value = row.get(column)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    std = row.get(f"{column}_std")
-    text = f"{value:.{digits}f}"
-    if std is not None and isinstance(std, float) and not math.isnan(std):
-        text += f" ± {std:.{digits}f}"
-    return text
-
-
-def markdown(table, banner, protocol, notes):
-    lines = [banner, "", f"**Table 3 -- distillation and deployment.** {protocol}", ""]
-    header = ("| model | params | teacher/model params | .keras KB | .tflite KB float32 / dynamic / int8 "
-              "| int8 LiteRT p50 / p99 ms | window F1 | seizure F1 | window F1 drop | seizure F1 drop "
-              "| int8 window F1 | int8 seizure F1 |")
-    lines += [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for _, row in table.iterrows():
-        row = row.to_dict()
-        sizes = " / ".join(f"{row.get(f'tflite_kb_{q}', float('nan')):.1f}" for q in QUANTIZATIONS)
-        latency = f"{row.get('p50_ms_int8', float('nan')):.3f} / {row.get('p99_ms_int8', float('nan')):.3f}"
-        drop_w = "-" if row["key"] == "teacher" else _pm(table, row, "window_f1_drop")
-        drop_s = "-" if row["key"] == "teacher" else _pm(table, row, "seizure_f1_drop")
-        lines.append(f"| {row['model']} | {row['parameters']:,} | {row['teacher_to_model_parameters']:.1f}x "
-                     f"| {row['keras_kb']:.1f} | {sizes} | {latency} | {_pm(table, row, 'window_f1')} "
-                     f"| {_pm(table, row, 'seizure_f1')} | {drop_w} | {drop_s} | {_pm(table, row, 'window_f1_int8')} "
-                     f"| {_pm(table, row, 'seizure_f1_int8')} |")
-    lines += ["", "LiteRT latency per window (ms, batch 1, one thread, warm-up excluded) and window F1 of each "
-              "exported file on the validation windows:", "",
-              "| model | quantization | .tflite KB | p50 ms | p99 ms | window F1 (LiteRT) | agreement with Keras "
-              "| verified |", "|---|---|---:|---:|---:|---:|---:|---|"]
-    for _, row in table.iterrows():
-        row = row.to_dict()
-        for q in QUANTIZATIONS:
-            if f"tflite_kb_{q}" not in row:
-                continue
-            lines.append(f"| {row['model']} | {QUANTIZATION_LABELS[q]} | {row[f'tflite_kb_{q}']:.1f} "
-                         f"| {row.get(f'p50_ms_{q}', float('nan')):.3f} | {row.get(f'p99_ms_{q}', float('nan')):.3f} "
-                         f"| {_pm(table, row, f'window_f1_{q}')} | {row[f'agreement_{q}']:.3f} "
-                         f"| {'yes' if row[f'verified_{q}'] else 'NO'} |")
-    lines += [""] + [f"- {note}" for note in notes] + [""]
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------- figures
-
-
-def make_figures(table, fold_results, classes, keys):
-    import matplotlib.pyplot as plt
-
-    from reproduce.figures import confusion_matrix_figure
-
-    figures = {}
-    markers = {"none": "o", "dynamic": "s", "int8": "^"}
-    figure, axis = plt.subplots(figsize=(7, 4.2))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    sizes = list(dict.fromkeys(table["size"]))
-    for _, row in table.iterrows():
-        colour = colours[sizes.index(row["size"]) % len(colours)]
-        hollow = row["training"] == "alone"
-        labelled = False
-        for q in QUANTIZATIONS:
-            if f"tflite_kb_{q}" in row and not pd.isna(row.get(f"window_f1_{q}")):
-                axis.scatter(row[f"tflite_kb_{q}"], row[f"window_f1_{q}"], marker=markers[q], s=46,
-                             facecolors="none" if hollow else colour, edgecolors=colour, linewidths=1.4,
-                             label=None if labelled else row["model"])
-                labelled = True
-    for q, marker in markers.items():
-        axis.scatter([], [], marker=marker, color="grey", label=QUANTIZATION_LABELS[q])
-    axis.set_xscale("log")
-    axis.set_xlabel(".tflite size (KB, log scale)")
-    axis.set_ylabel("window weighted F1 (LiteRT, validation)")
-    axis.set_title("Size vs F1 per quantization (hollow: student alone, filled: distilled / teacher)",
-                   fontsize=10)
-    axis.legend(fontsize=7, loc="best")
-    figures["size_vs_f1"] = figure
-
-    figure, axis = plt.subplots(figsize=(max(7, 1.1 * len(table)), 4))
-    width = 0.8 / (2 * len(QUANTIZATIONS))
-    positions = np.arange(len(table))
-    for j, q in enumerate(QUANTIZATIONS):
-        for k, stat in enumerate(("p50", "p99")):
-            column = f"{stat}_ms_{q}"
-            if column not in table:
-                continue
-            offset = (2 * j + k) * width - 0.4 + width / 2
-            axis.bar(positions + offset, table[column], width, label=f"{QUANTIZATION_LABELS[q]} {stat}",
-                     color=colours[j], alpha=1.0 if stat == "p50" else 0.45)
-    axis.set_xticks(positions, [model_label(k).replace("SeizureNet ", "").replace("student ", "") for k in keys],
-                    rotation=30, ha="right", fontsize=8)
-    axis.set_yscale("log")
-    axis.set_ylabel("ms per window (batch 1, 1 thread)")
-    axis.set_title("LiteRT latency per window: p50 (solid) and p99 (light)", fontsize=10)
-    axis.legend(fontsize=7, ncol=3)
-    figures["latency"] = figure
-
-    students = table[table["key"] != "teacher"]
-    if len(students) and "window_f1_int8" in students:
-        best = students.sort_values(["window_f1_int8", "parameters"], ascending=[False, True]).iloc[0]
-        truth = np.concatenate([np.asarray(r.predictions["label"]) for r in fold_results])
-        predicted = np.concatenate([np.asarray(r.predictions[f"{best['key']}/int8"]).argmax(axis=1)
-                                    for r in fold_results])
-        n = len(classes)
-        confusion = np.zeros((n, n), dtype=np.int64)
-        np.add.at(confusion, (truth, predicted), 1)
-        figures["confusion_best_int8_student"] = confusion_matrix_figure(
-            confusion, [c.upper() for c in classes],
-            f"Best int8 student: {best['model']} (LiteRT, validation windows)")
-    return figures
-
-
 # ---------------------------------------------------------------------------------- main
 
 
@@ -678,6 +504,14 @@ def main(argv=None):
     if not args.quiet:
         print(markdown(table, banner, protocol, notes))
     return table
+
+
+__all__ = [
+    "NAME", "QUANTIZATIONS", "QUANTIZATION_LABELS", "TRAININGS", "SEIZURE_WISE_FOLDS", "QUICK_TEACHER",
+    "TEST_TEACHER", "PRESETS", "TIMING_COLUMNS_PREFIXES", "weights_fingerprint", "config_key", "model_keys",
+    "model_label", "experiment_configs", "load_features", "export_verified", "measure_latency", "FoldRunner",
+    "assemble_table", "timing_columns", "markdown", "make_figures", "build_parser", "resolve_preset", "main",
+]
 
 
 if __name__ == "__main__":

@@ -37,134 +37,24 @@ fold's result does not depend on which folds ran before it in the process (teste
 Windows: `train_window_stride` / `eval_window_stride` keep every k-th window of each seizure
 (IBM's grid has 1-s windows every 0.25 s, i.e. 75% overlap; stride 4 gives non-overlapping
 windows). Seizure-level scores are the mean of the evaluated windows' probabilities.
+
+The configuration (`TUSZExperimentConfig`, `ExperimentConfigError`, `KINDS`) lives in
+`kerasseizure.training.tusz_config` and the model pool (`ModelPool`, `DEFAULT_POOL`) in
+`kerasseizure.training.model_pool`; both are re-exported here.
 """
 
-import dataclasses
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from kerasseizure.errors import KerasSeizureError
 from kerasseizure.files import atomic_write_json
-
-KINDS = ("baseline", "member", "ensemble", "student", "distilled")
-NEURAL_KINDS = ("member", "ensemble", "student", "distilled")
-
-
-class ExperimentConfigError(KerasSeizureError, ValueError):
-    """A TUSZ experiment configuration is inconsistent or does not fit the features."""
-
-
-@dataclasses.dataclass
-class TUSZExperimentConfig:
-    """Everything that defines one row of table 1 on one fold (JSON round trip: to_dict/from_dict).
-
-    Args:
-        kind: "baseline", "member", "ensemble", "student" or "distilled".
-        name: display / run name (default: the kind, or the baseline's name).
-        baseline: baseline name of `training.baselines.BASELINES` (kind "baseline").
-        baseline_params: classifier parameters overriding sklearn's defaults.
-        model: keyword arguments of the model builder (`seizurenet_member`, `SeizureNet` or
-            `student`; input shapes and the number of classes come from the features).
-        input_name: the SES input of a member / student ("ses_0": fmax 24 Hz).
-        epochs, batch_size, lr, optimizer: training (lr: float or per-epoch list).
-        train_window_stride: keep every k-th window of each training seizure.
-        eval_window_stride: keep every k-th window of each validation seizure.
-        temperature, alpha: distillation (alpha = weight of the ground-truth loss).
-        feature_distillation: also match the teacher's `embedding` with a projection of the
-            student's pooled features (`FeatureDistillation`, weight `feature_weight`).
-        teacher: the teacher's config (kind "ensemble" or "member") for kind "distilled".
-        bn_momentum: momentum of every BatchNormalization layer of the network (None: Keras'
-            0.99). Short runs (a few hundred steps) need a lower value (e.g. 0.9) for the
-            moving statistics used at inference to converge.
-        seed: initialisation, data order, dropout, classifier randomness.
-        precision: "auto", "float32", "mixed_float16", "mixed_bfloat16".
-        track_validation: compute the validation loss each epoch (learning curves only: the
-            validation fold is the test fold, so it never selects weights or stops training).
-        eval_batch_size: batch size of prediction.
-        sklearn_threads: thread limit of the sklearn baselines (threadpoolctl).
-        plot, tensorboard: `fit`'s learning_curves.png and TensorBoard logs.
-    """
-
-    kind: str
-    name: str = None
-    baseline: str = "knn"
-    baseline_params: dict = dataclasses.field(default_factory=dict)
-    model: dict = dataclasses.field(default_factory=dict)
-    input_name: str = "ses_0"
-    epochs: int = 10
-    batch_size: int = 64
-    lr: object = 1e-3
-    optimizer: str = "adam"
-    train_window_stride: int = 1
-    eval_window_stride: int = 1
-    temperature: float = 4.0
-    alpha: float = 0.5
-    feature_distillation: bool = False
-    feature_weight: float = 1.0
-    teacher: "TUSZExperimentConfig" = None
-    bn_momentum: float = None
-    seed: int = 0
-    precision: str = "auto"
-    track_validation: bool = True
-    eval_batch_size: int = 256
-    sklearn_threads: int = 1
-    plot: bool = True
-    tensorboard: bool = False
-
-    def __post_init__(self):
-        if isinstance(self.teacher, dict):
-            self.teacher = TUSZExperimentConfig.from_dict(self.teacher)
-        if self.kind not in KINDS:
-            raise ExperimentConfigError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.kind == "baseline":
-            from kerasseizure.training.baselines import BASELINES
-
-            if self.baseline not in BASELINES:
-                raise ExperimentConfigError(f"unknown baseline {self.baseline!r}; choose one of {sorted(BASELINES)}")
-        if self.kind == "distilled":
-            if self.teacher is None:
-                raise ExperimentConfigError("kind 'distilled' needs a teacher config")
-            if self.teacher.kind not in ("ensemble", "member"):
-                raise ExperimentConfigError(f"a teacher must be an 'ensemble' or a 'member', got {self.teacher.kind!r}")
-        for key in ("epochs", "batch_size", "train_window_stride", "eval_window_stride", "eval_batch_size",
-                    "sklearn_threads"):
-            if int(getattr(self, key)) < 1:
-                raise ExperimentConfigError(f"{key} must be >= 1, got {getattr(self, key)!r}")
-        if not 0.0 <= float(self.alpha) <= 1.0:
-            raise ExperimentConfigError(f"alpha must lie in [0, 1], got {self.alpha}")
-        if float(self.temperature) <= 0:
-            raise ExperimentConfigError(f"temperature must be positive, got {self.temperature}")
-        if self.name is None:
-            self.name = self.baseline if self.kind == "baseline" else self.kind
-
-    @property
-    def representation(self):
-        """The features this row needs: "fft" (baselines) or "ses" (every neural row)."""
-        return "fft" if self.kind == "baseline" else "ses"
-
-    def to_dict(self):
-        """A JSON-serialisable dict (the teacher nested)."""
-        out = dataclasses.asdict(self)
-        if isinstance(out.get("lr"), tuple):
-            out["lr"] = list(out["lr"])
-        return out
-
-    @classmethod
-    def from_dict(cls, values):
-        """Build from a dict (unknown keys are refused, naming them)."""
-        values = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ExperimentConfigError(f"unknown TUSZ experiment settings {unknown}; known: {sorted(known)}")
-        return cls(**values)
-
-    def replace(self, **changes):
-        """A copy with some fields changed."""
-        return TUSZExperimentConfig.from_dict({**self.to_dict(), **changes})
+from kerasseizure.training.model_pool import (
+    DEFAULT_POOL, ModelPool, _distiller_entry, _network_entry, _network_entry_cached,
+)
+from kerasseizure.training.tusz_config import (
+    KINDS, NEURAL_KINDS, ExperimentConfigError, TUSZExperimentConfig, _model_inputs,
+)
 
 
 # ------------------------------------------------------------------------------ windows and data
@@ -177,22 +67,6 @@ def window_rows(features, indices, stride=1):
         within = features.windows["window_in_seizure"].to_numpy()[rows]
         rows = rows[within % int(stride) == 0]
     return rows
-
-
-def _model_inputs(config, features):
-    """Input names of the model (teacher's for a distilled row) and whether it takes a dict."""
-    ses = sorted(name for name in features.arrays if name.startswith("ses_"))
-    if not ses:
-        raise ExperimentConfigError(f"row {config.name!r} needs SES features (build_tusz_features(..., 'ses')); "
-                                    f"these hold {sorted(features.arrays)}")
-    kind = config.kind
-    if kind == "distilled":
-        return _model_inputs(config.teacher, features)
-    if kind == "ensemble":
-        return ses, True
-    if config.input_name not in features.arrays:
-        raise ExperimentConfigError(f"row {config.name!r} reads {config.input_name!r}; features hold {ses}")
-    return [config.input_name], False
 
 
 def window_dataset(features, rows, batch_size, names, as_dict, *, labels=True, shuffle=False, seed=0, epoch=0):
@@ -229,151 +103,6 @@ def window_dataset(features, rows, batch_size, names, as_dict, *, labels=True, s
 
     ds = tf.data.Dataset.from_tensor_slices(order).batch(int(batch_size))
     return ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
-
-
-# ------------------------------------------------------------------------------ model pool
-
-
-class ModelPool:
-    """Compiled models reused across folds: built once, reset to their initial values per fold.
-
-    Entries are keyed by a JSON key (role, architecture, input shapes, optimizer, seed, precision).
-    `clear()` drops them (and Keras' global state).
-    """
-
-    def __init__(self):
-        self.entries = {}
-
-    def get(self, key, build):
-        """The entry for `key` (built by `build()` -> (model, extra dict) on first use), reset."""
-        entry = self.entries.get(key)
-        if entry is None:
-            model, extra = build()
-            entry = {"model": model, **extra,
-                     "initial": [np.array(v.numpy()) for v in model.variables],
-                     "initial_optimizer": [np.array(v.numpy()) for v in model.optimizer.variables]}
-            self.entries[key] = entry
-        else:
-            for variable, value in zip(entry["model"].variables, entry["initial"]):
-                variable.assign(value)
-            for variable, value in zip(entry["model"].optimizer.variables, entry["initial_optimizer"]):
-                variable.assign(value)
-        return entry
-
-    def clear(self):
-        """Forget every model."""
-        from kerasseizure.training.precision import clear_session
-
-        self.entries.clear()
-        clear_session()
-
-
-DEFAULT_POOL = ModelPool()
-
-
-def _initial_lr(lr):
-    return float(lr[0]) if isinstance(lr, (list, tuple)) else float(lr)
-
-
-def _optimizer(config):
-    import keras
-
-    return keras.optimizers.get({"class_name": config.optimizer, "config": {"learning_rate": _initial_lr(config.lr)}})
-
-
-def _shapes(features, names):
-    return [tuple(int(d) for d in features.arrays[name].shape[1:]) for name in names]
-
-
-def _build_network(config, features):
-    from kerasseizure.models import SeizureNet, seizurenet_member, student
-
-    n_classes = len(features.classes)
-    names, _ = _model_inputs(config, features)
-    shapes = _shapes(features, names)
-    options = dict(config.model)
-    if config.kind == "ensemble":
-        model = SeizureNet(input_shapes=shapes, num_classes=n_classes, input_names=names, **options)
-    elif config.kind == "member":
-        model = seizurenet_member(shapes[0], num_classes=n_classes, input_name=names[0], **options)
-    else:
-        model = student(shapes[0], num_classes=n_classes, input_name=config.input_name, **options)
-    return _set_bn_momentum(model, config.bn_momentum)
-
-
-def _set_bn_momentum(model, momentum):
-    """Set the momentum of every BatchNormalization layer (before the model is traced)."""
-    import keras
-
-    if momentum is not None:
-        for layer in model._flatten_layers(include_self=False, recursive=True):
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.momentum = float(momentum)
-    return model
-
-
-def _pool_key(role, config, features):
-    names, _ = _model_inputs(config, features)
-    key = {"role": role, "kind": config.kind, "model": config.model, "bn_momentum": config.bn_momentum, "inputs": names,
-           "shapes": _shapes(features, names), "classes": list(features.classes), "optimizer": config.optimizer,
-           "lr": _initial_lr(config.lr), "seed": config.seed, "precision": config.precision}
-    if role == "distiller":
-        key.update(teacher=json.loads(_pool_key("teacher", config.teacher, features)), input_name=config.input_name,
-                   temperature=config.temperature, alpha=config.alpha,
-                   feature_distillation=config.feature_distillation, feature_weight=config.feature_weight)
-    return json.dumps(key, sort_keys=True, default=str)
-
-
-def _network_entry(config, features, pool):
-    """A compiled classifier (member, ensemble or student) at its initial state."""
-    from kerasseizure.training import losses as losses_lib
-    from kerasseizure.training.fit import seed_everything
-    from kerasseizure.training.precision import precision_scope
-
-    def build():
-        seed_everything(config.seed)
-        with precision_scope(config.precision):
-            model = _build_network(config, features)
-            model.compile(optimizer=_optimizer(config), loss=losses_lib.get_loss("sparse_cross_entropy"))
-            model.optimizer.build(model.trainable_variables)
-        return model, {}
-
-    return pool.get(_pool_key("network", config, features), build)
-
-
-def _distiller_entry(config, features, pool):
-    """A compiled Distiller (its own teacher and student instances) at its initial state."""
-    from kerasseizure.models import student as student_builder
-    from kerasseizure.models import with_teacher_inputs
-    from kerasseizure.training import losses as losses_lib
-    from kerasseizure.training.distillation import _ignored_output_loss, make_distiller
-    from kerasseizure.training.fit import seed_everything
-    from kerasseizure.training.precision import precision_scope
-
-    def build():
-        seed_everything(config.seed)
-        with precision_scope(config.precision):
-            teacher = _build_network(config.teacher, features)
-            shape = _shapes(features, [config.input_name])[0]
-            small = _set_bn_momentum(student_builder(shape, num_classes=len(features.classes),
-                                                     input_name=config.input_name, **config.model),
-                                     config.bn_momentum)
-            teacher_names = [t.name for t in teacher.inputs]
-            view = with_teacher_inputs(small, teacher, input_index=teacher_names.index(config.input_name),
-                                       taps=("pool",))
-            feature_layers = ("embedding", "pool_tap") if config.feature_distillation else None
-            distiller, _ = make_distiller(teacher, view, temperature=config.temperature, alpha=config.alpha,
-                                          feature_layers=feature_layers, feature_weight=config.feature_weight)
-            loss = losses_lib.get_loss("sparse_cross_entropy")
-            distiller.compile(optimizer=_optimizer(config),
-                              loss=(loss, _ignored_output_loss) if feature_layers else loss)
-            shapes = _shapes(features, teacher_names)
-            dummy = {n: np.zeros((1, *s), np.float32) for n, s in zip(teacher_names, shapes)}
-            distiller(dummy if len(teacher_names) > 1 else dummy[teacher_names[0]])
-            distiller.optimizer.build(distiller.trainable_variables)
-        return distiller, {"teacher": teacher, "student": small, "view": view, "features": bool(feature_layers)}
-
-    return pool.get(_pool_key("distiller", config, features), build)
 
 
 # ------------------------------------------------------------------------------ training
@@ -589,14 +318,15 @@ def run_tusz_fold(features, train, valid, config, fold_dir, *, teacher_dir=None,
     return _fold_result(features, valid_rows, probs, extra, more_metrics, more_predictions)
 
 
-def _network_entry_cached(config, features, pool):
-    """The pool entry of a network trained just before (no reset: it holds the fold's weights)."""
-    return pool.entries[_pool_key("network", config, features)]
-
-
 def load_history(run_dir):
     """The per-epoch history (DataFrame) a `fit` run wrote in `run_dir` (None when absent)."""
     import pandas as pd
 
     path = Path(run_dir) / "history.csv"
     return pd.read_csv(path) if path.is_file() else None
+
+
+__all__ = [
+    "KINDS", "NEURAL_KINDS", "ExperimentConfigError", "TUSZExperimentConfig", "ModelPool", "DEFAULT_POOL",
+    "window_rows", "window_dataset", "train_network", "evaluate_probabilities", "run_tusz_fold", "load_history",
+]

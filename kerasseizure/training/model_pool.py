@@ -1,0 +1,161 @@
+"""Compiled TUSZ models reused across folds: `ModelPool` and the model / Distiller builders.
+
+Building a Keras model and tracing its training step costs far more than an epoch on a small
+corpus, so `kerasseizure.training.tusz_experiment` keeps models in a `ModelPool` (`DEFAULT_POOL`,
+one per process) keyed by architecture, input shapes, optimizer and seed: the first fold builds,
+compiles and records the initial variables (model and optimizer); later folds restore them and
+reuse the traced functions. Re-exported by `kerasseizure.training.tusz_experiment`.
+"""
+
+import json
+
+import numpy as np
+
+from kerasseizure.training.tusz_config import _model_inputs
+
+
+class ModelPool:
+    """Compiled models reused across folds: built once, reset to their initial values per fold.
+
+    Entries are keyed by a JSON key (role, architecture, input shapes, optimizer, seed, precision).
+    `clear()` drops them (and Keras' global state).
+    """
+
+    def __init__(self):
+        self.entries = {}
+
+    def get(self, key, build):
+        """The entry for `key` (built by `build()` -> (model, extra dict) on first use), reset."""
+        entry = self.entries.get(key)
+        if entry is None:
+            model, extra = build()
+            entry = {"model": model, **extra,
+                     "initial": [np.array(v.numpy()) for v in model.variables],
+                     "initial_optimizer": [np.array(v.numpy()) for v in model.optimizer.variables]}
+            self.entries[key] = entry
+        else:
+            for variable, value in zip(entry["model"].variables, entry["initial"]):
+                variable.assign(value)
+            for variable, value in zip(entry["model"].optimizer.variables, entry["initial_optimizer"]):
+                variable.assign(value)
+        return entry
+
+    def clear(self):
+        """Forget every model."""
+        from kerasseizure.training.precision import clear_session
+
+        self.entries.clear()
+        clear_session()
+
+
+DEFAULT_POOL = ModelPool()
+
+
+def _initial_lr(lr):
+    return float(lr[0]) if isinstance(lr, (list, tuple)) else float(lr)
+
+
+def _optimizer(config):
+    import keras
+
+    return keras.optimizers.get({"class_name": config.optimizer, "config": {"learning_rate": _initial_lr(config.lr)}})
+
+
+def _shapes(features, names):
+    return [tuple(int(d) for d in features.arrays[name].shape[1:]) for name in names]
+
+
+def _build_network(config, features):
+    from kerasseizure.models import SeizureNet, seizurenet_member, student
+
+    n_classes = len(features.classes)
+    names, _ = _model_inputs(config, features)
+    shapes = _shapes(features, names)
+    options = dict(config.model)
+    if config.kind == "ensemble":
+        model = SeizureNet(input_shapes=shapes, num_classes=n_classes, input_names=names, **options)
+    elif config.kind == "member":
+        model = seizurenet_member(shapes[0], num_classes=n_classes, input_name=names[0], **options)
+    else:
+        model = student(shapes[0], num_classes=n_classes, input_name=config.input_name, **options)
+    return _set_bn_momentum(model, config.bn_momentum)
+
+
+def _set_bn_momentum(model, momentum):
+    """Set the momentum of every BatchNormalization layer (before the model is traced)."""
+    import keras
+
+    if momentum is not None:
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = float(momentum)
+    return model
+
+
+def _pool_key(role, config, features):
+    names, _ = _model_inputs(config, features)
+    key = {"role": role, "kind": config.kind, "model": config.model, "bn_momentum": config.bn_momentum, "inputs": names,
+           "shapes": _shapes(features, names), "classes": list(features.classes), "optimizer": config.optimizer,
+           "lr": _initial_lr(config.lr), "seed": config.seed, "precision": config.precision}
+    if role == "distiller":
+        key.update(teacher=json.loads(_pool_key("teacher", config.teacher, features)), input_name=config.input_name,
+                   temperature=config.temperature, alpha=config.alpha,
+                   feature_distillation=config.feature_distillation, feature_weight=config.feature_weight)
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+def _network_entry(config, features, pool):
+    """A compiled classifier (member, ensemble or student) at its initial state."""
+    from kerasseizure.training import losses as losses_lib
+    from kerasseizure.training.fit import seed_everything
+    from kerasseizure.training.precision import precision_scope
+
+    def build():
+        seed_everything(config.seed)
+        with precision_scope(config.precision):
+            model = _build_network(config, features)
+            model.compile(optimizer=_optimizer(config), loss=losses_lib.get_loss("sparse_cross_entropy"))
+            model.optimizer.build(model.trainable_variables)
+        return model, {}
+
+    return pool.get(_pool_key("network", config, features), build)
+
+
+def _distiller_entry(config, features, pool):
+    """A compiled Distiller (its own teacher and student instances) at its initial state."""
+    from kerasseizure.models import student as student_builder
+    from kerasseizure.models import with_teacher_inputs
+    from kerasseizure.training import losses as losses_lib
+    from kerasseizure.training.distillation import _ignored_output_loss, make_distiller
+    from kerasseizure.training.fit import seed_everything
+    from kerasseizure.training.precision import precision_scope
+
+    def build():
+        seed_everything(config.seed)
+        with precision_scope(config.precision):
+            teacher = _build_network(config.teacher, features)
+            shape = _shapes(features, [config.input_name])[0]
+            small = _set_bn_momentum(student_builder(shape, num_classes=len(features.classes),
+                                                     input_name=config.input_name, **config.model),
+                                     config.bn_momentum)
+            teacher_names = [t.name for t in teacher.inputs]
+            view = with_teacher_inputs(small, teacher, input_index=teacher_names.index(config.input_name),
+                                       taps=("pool",))
+            feature_layers = ("embedding", "pool_tap") if config.feature_distillation else None
+            distiller, _ = make_distiller(teacher, view, temperature=config.temperature, alpha=config.alpha,
+                                          feature_layers=feature_layers, feature_weight=config.feature_weight)
+            loss = losses_lib.get_loss("sparse_cross_entropy")
+            distiller.compile(optimizer=_optimizer(config),
+                              loss=(loss, _ignored_output_loss) if feature_layers else loss)
+            shapes = _shapes(features, teacher_names)
+            dummy = {n: np.zeros((1, *s), np.float32) for n, s in zip(teacher_names, shapes)}
+            distiller(dummy if len(teacher_names) > 1 else dummy[teacher_names[0]])
+            distiller.optimizer.build(distiller.trainable_variables)
+        return distiller, {"teacher": teacher, "student": small, "view": view, "features": bool(feature_layers)}
+
+    return pool.get(_pool_key("distiller", config, features), build)
+
+
+def _network_entry_cached(config, features, pool):
+    """The pool entry of a network trained just before (no reset: it holds the fold's weights)."""
+    return pool.entries[_pool_key("network", config, features)]
