@@ -58,11 +58,11 @@ class _KerasModel:
     def predict(self, arrays):
         import numpy as np
 
-        from kerasseizure.export.litert_runtime import softmax
+        from kerasseizure.probabilities import softmax
 
         x = arrays[0] if len(arrays) == 1 else {name: a for (name, _), a in zip(self.specs, arrays)}
         scores = np.asarray(self.model.predict(x, batch_size=self.batch_size, verbose=0), dtype=np.float32)
-        return softmax(scores) if self.output_kind == "logits" else scores
+        return softmax(scores, dtype=np.float32) if self.output_kind == "logits" else scores
 
 
 def _load_predict_model(args):

@@ -22,6 +22,7 @@ import os
 import numpy as np
 
 from kerasseizure.errors import KerasSeizureError
+from kerasseizure.probabilities import softmax
 from kerasseizure.signal.reference import (
     fft_windows_reference,
     hms_spectrogram_image_reference,
@@ -170,13 +171,6 @@ def hms_views(eeg, views=("eeg", "image"), *, image_size=None, kaggle_spectrogra
 
 
 # ----------------------------------------------------------------------------- inference
-
-
-def softmax(logits, axis=-1):
-    """Numerically stable softmax (float64 inside, float32 out)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = np.exp(z - z.max(axis=axis, keepdims=True))
-    return (z / z.sum(axis=axis, keepdims=True)).astype(np.float32)
 
 
 def pool_windows(probabilities, groups=None, method="mean"):
@@ -339,7 +333,7 @@ class LiteRTClassifier:
     def predict(self, windows):
         """Class probabilities (n_windows, n_classes), float32; rows sum to 1."""
         scores = self.predict_raw(windows)
-        return softmax(scores) if self.output_kind == "logits" else scores
+        return softmax(scores, dtype=np.float32) if self.output_kind == "logits" else scores
 
     def predict_recording(self, signals, channel_names=None, fs=TARGET_FS, pooling="mean", **preprocessing):
         """Preprocess one recording, classify its windows and pool them.

@@ -13,7 +13,7 @@ import importlib.metadata
 import numpy as np
 
 from kerasseizure.export.data import input_names
-from kerasseizure.export.litert_runtime import softmax
+from kerasseizure.probabilities import softmax
 
 _KL_EPSILON = 1e-15
 
@@ -94,7 +94,7 @@ def compare_with_keras(keras_model, classifier, inputs, labels, output_kind, thr
     lite = classifier.predict_raw(feed(inputs, input_names(keras_model)))
     finite = bool(np.isfinite(lite).all())
     if output_kind == "logits":
-        ref_prob, lite_prob = softmax(reference), softmax(lite)
+        ref_prob, lite_prob = softmax(reference, dtype=np.float32), softmax(lite, dtype=np.float32)
     else:
         ref_prob, lite_prob = reference, lite
     figures = {

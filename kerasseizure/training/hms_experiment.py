@@ -48,9 +48,10 @@ from kerasseizure.io.labels import HMS_CLASSES
 from kerasseizure.training.hms_config import (
     MODEL_INPUTS, MODELS, POPULATIONS, VARIANTS, HMSExperimentConfig, _plain, as_config, variant_config,
 )
+from kerasseizure.probabilities import average_probabilities, renormalise, softmax
 from kerasseizure.training.hms_scoring import (
-    average_probabilities, average_results, finite_or_none, kl_metrics, oof_frame, per_class_kl,
-    prior_probabilities, reference_predictions, renormalise, score_oof, softmax, targets_of,
+    average_results, finite_or_none, kl_metrics, oof_frame, per_class_kl, prior_probabilities,
+    reference_predictions, score_oof, targets_of,
 )
 from kerasseizure.training.runs import FoldResult, RunError
 

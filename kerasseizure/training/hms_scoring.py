@@ -1,4 +1,4 @@
-"""HMS scoring: softmax / averaging of probabilities and the competition KL on out-of-fold tables.
+"""HMS scoring: the competition KL on out-of-fold tables (probability helpers: kerasseizure.probabilities).
 
 Scores are the competition's (`metrics.kaggle_kl_divergence`, exact scorer semantics) on float64
 probabilities, on every validated eeg_id ("all") and on the eeg_ids with >= 10 votes on every
@@ -13,29 +13,8 @@ import numpy as np
 import pandas as pd
 
 from kerasseizure.io.labels import HMS_CLASSES
+from kerasseizure.probabilities import average_probabilities, renormalise
 from kerasseizure.training.runs import FoldResult
-
-
-def softmax(logits):
-    """Row softmax in float64 (rows sum to 1 to ~1e-16, as the Kaggle scorer checks)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def renormalise(probabilities):
-    """Rows divided by their sums (float64)."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    return p / p.sum(axis=1, keepdims=True)
-
-
-def average_probabilities(*probabilities):
-    """The paper's "both": mean of several models' probabilities, rows renormalised."""
-    if not probabilities:
-        raise ValueError("average_probabilities needs at least one array")
-    stack = np.stack([np.asarray(p, dtype=np.float64) for p in probabilities])
-    return renormalise(stack.mean(axis=0))
 
 
 def targets_of(table, positions):
