@@ -40,9 +40,12 @@ import numpy as np  # noqa: E402
 from reproduce.common import (  # noqa: E402
     Progress, cpu_model, data_banner, run_record, synthetic_tusz, table_parser, write_results,
 )
+from reproduce.table3_export import (  # noqa: E402
+    export_verified, load_keras_model, measure_latency, weights_fingerprint,
+)
 from reproduce.table3_report import (  # noqa: E402
     QUANTIZATION_LABELS, QUANTIZATIONS, TIMING_COLUMNS_PREFIXES, assemble_table, make_figures, markdown,
-    model_label, timing_columns,
+    model_label, notes_for, timing_columns,
 )
 
 NAME = "table3"
@@ -67,7 +70,7 @@ PRESETS = {
         "students": {"sizes": ["tiny"], "epochs": 2, "lr": 3e-3},
         "quantizations": ["none", "int8"],
         "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
-        "batch_size": 64, "train_window_stride": 4, "eval_window_stride": 4,
+        "batch_size": 64, "train_window_stride": 4, "eval_window_stride": 4, "bn_momentum": 0.5,
         "export": {"calibration_windows": 64, "verify_windows": 128, "min_agreement": 0.5},
         "latency": {"runs": 30, "warmup": 5},
     },
@@ -78,7 +81,10 @@ PRESETS = {
         "students": {"sizes": ["tiny", "small", "base"], "epochs": 5, "lr": 3e-3},
         "quantizations": list(QUANTIZATIONS),
         "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
-        "batch_size": 16, "train_window_stride": 12, "eval_window_stride": 4,
+        # a few hundred steps per training: Keras' BN momentum 0.99 would leave the moving statistics
+        # (used at inference) far behind the weights, and distillation, whose soft targets keep the
+        # weights moving, suffers most
+        "batch_size": 16, "train_window_stride": 12, "eval_window_stride": 4, "bn_momentum": 0.9,
         "export": {"calibration_windows": 256, "verify_windows": 512, "min_agreement": None},
         "latency": {"runs": 300, "warmup": 20},
     },
@@ -89,7 +95,7 @@ PRESETS = {
         "students": {"sizes": ["tiny", "small", "base"], "epochs": 30, "lr": 1e-3},
         "quantizations": list(QUANTIZATIONS),
         "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
-        "batch_size": 64, "train_window_stride": 1, "eval_window_stride": 1,
+        "batch_size": 64, "train_window_stride": 1, "eval_window_stride": 1, "bn_momentum": None,
         "export": {"calibration_windows": 512, "verify_windows": 4096, "min_agreement": None},
         "latency": {"runs": 1000, "warmup": 50},
     },
@@ -97,24 +103,6 @@ PRESETS = {
 
 
 # ---------------------------------------------------------------------------------- small helpers
-
-
-def _sha256_file(path, chunk=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def weights_fingerprint(model):
-    """SHA-256 of a model's weights (names, shapes and bytes): which training an export came from."""
-    digest = hashlib.sha256()
-    for variable in model.weights:
-        value = np.ascontiguousarray(np.asarray(variable.numpy()))
-        digest.update(f"{variable.path}:{value.dtype}:{value.shape};".encode())
-        digest.update(value.tobytes())
-    return digest.hexdigest()
 
 
 def config_key(config):
@@ -131,7 +119,7 @@ def experiment_configs(preset, seed):
     """The `TUSZExperimentConfig` dicts of every row (teacher first), from a preset."""
     common = {"batch_size": preset["batch_size"], "train_window_stride": preset["train_window_stride"],
               "eval_window_stride": preset["eval_window_stride"], "seed": seed, "precision": "float32",
-              "track_validation": False, "tensorboard": False}
+              "bn_momentum": preset["bn_momentum"], "track_validation": False, "tensorboard": False}
     teacher = {"kind": "ensemble", "name": "teacher", "model": dict(preset["teacher"]["model"]),
                "epochs": preset["teacher"]["epochs"], "lr": preset["teacher"]["lr"], **common}
     configs = {"teacher": teacher}
@@ -180,89 +168,6 @@ def load_features(args, preset, log):
     description = (f"{kind}; {data['seizures']} benchmark seizures of {data['patients']} patients, "
                    f"{data['windows']} SES windows (1 s, step 0.25 s, fmax 24/48/96 Hz)")
     return features, description, data, timings
-
-
-# ---------------------------------------------------------------------------------- export + evaluation
-
-
-def export_verified(model, path, quantization, representative, verify, min_agreement, log):
-    """Export `model` to `path` unless a verified file of the same weights and settings is there.
-
-    Returns (report dict, reused?). A file is reused when `<path>`, its report (passed, same
-    quantization) and `<path>.source.json` (weights fingerprint + export settings) all match.
-    A file that fails verification is not fatal: the exporter keeps it as
-    `<stem>.rejected.tflite` with its report; it is evaluated and timed like the others, marked
-    "verified: NO" in the table, and reused on a re-run just the same.
-    """
-    from kerasseizure.errors import ExportError
-    from kerasseizure.export.tflite import export, rejected_path_for
-    from kerasseizure.files import atomic_write_json
-
-    path = Path(path)
-    source = {"weights_sha256": weights_fingerprint(model), "quantization": quantization,
-              "min_agreement": min_agreement, "calibration_windows": int(len(_first(representative))),
-              "verify_windows": int(len(verify[1]))}
-    for candidate, passed in ((path, True), (rejected_path_for(path), False)):
-        report_path, source_path = Path(f"{candidate}.json"), Path(f"{candidate}.source.json")
-        if candidate.is_file() and report_path.is_file() and source_path.is_file():
-            report = json.loads(report_path.read_text(encoding="utf-8"))
-            old = json.loads(source_path.read_text(encoding="utf-8"))
-            if (bool(report.get("passed")) == passed and report.get("quantization") == quantization
-                    and old == source and report.get("size_bytes") == candidate.stat().st_size):
-                report["path"] = str(candidate)
-                return report, True
-    try:
-        report = export(model, path, quantization, representative_data=representative, verify_data=verify,
-                        min_agreement=min_agreement, max_verify_samples=max(1, int(len(verify[1])))).to_dict()
-        target = path
-    except ExportError as error:
-        target = rejected_path_for(path)
-        if not Path(f"{target}.json").is_file():
-            raise
-        log(f"warning: {error}")
-        report = json.loads(Path(f"{target}.json").read_text(encoding="utf-8"))
-    atomic_write_json(Path(f"{target}.source.json"), source)
-    report["path"] = str(target)
-    return report, False
-
-
-def _first(x):
-    return next(iter(x.values())) if isinstance(x, dict) else x
-
-
-def measure_latency(path, window, runs, warmup):
-    """LiteRT latency per window of one .tflite: batch 1, one thread, warm-up excluded (cached)."""
-    from kerasseizure.export.litert_runtime import LiteRTClassifier
-    from kerasseizure.export.tflite import latency_summary
-    from kerasseizure.files import atomic_write_json
-
-    cache = Path(f"{path}.latency.json")
-    key = {"sha256": _sha256_file(path), "runs": int(runs), "warmup": int(warmup), "threads": 1, "batch": 1}
-    if cache.is_file():
-        stored = json.loads(cache.read_text(encoding="utf-8"))
-        if stored.get("key") == key:
-            return stored["latency"], True
-    classifier = LiteRTClassifier(path, num_threads=1, batch_size=1)
-    feed = {name: window[name] for name in classifier.input_names} if isinstance(window, dict) else window
-    for _ in range(int(warmup)):
-        classifier.predict_raw(feed)
-    seconds = []
-    for _ in range(int(runs)):
-        start = time.perf_counter()
-        classifier.predict_raw(feed)
-        seconds.append(time.perf_counter() - start)
-    latency = latency_summary(seconds)
-    atomic_write_json(cache, {"key": key, "latency": latency, "cpu": cpu_model(),
-                              "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    return latency, False
-
-
-def _load_keras(path):
-    import keras
-
-    import kerasseizure.models.layers  # noqa: F401  (registers MemberLogits)
-
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
 def _inputs(features, names, rows, as_dict):
@@ -329,7 +234,7 @@ class FoldRunner:
             predictions[f"{key}/keras"] = np.asarray(done.predictions["probs"], np.float32)
 
             # the deployable Keras model: fit's final.keras, re-saved without optimizer state
-            model = _load_keras(model_dir / "fit" / "final.keras")
+            model = load_keras_model(model_dir / "fit" / "final.keras")
             deploy_path = fold_dir / "models" / f"{key}.keras"
             if not deploy_path.is_file():
                 from kerasseizure.files import atomic_path
@@ -464,30 +369,7 @@ def main(argv=None):
                 + (f"fold {first_name} of {SEIZURE_WISE_FOLDS}" if n_folds == 1 else
                    f"{n_folds} folds, mean ± standard deviation over folds")
                 + f"; preset `{args.preset}`, seed {args.seed}.")
-    teacher_model = configs["teacher"]["model"] or "the package default (SeizureNet())"
-    notes = [
-        f"Teacher: SeizureNet ensemble of 3 members on SES at fmax 24/48/96 Hz, config {teacher_model}"
-        + (" -- a NARROW teacher (ours) so that the quick preset trains in minutes on 2 CPU cores; "
-           "`--preset paper` uses the default 1.46 M-parameter SeizureNet" if args.preset != "paper" else "")
-        + f"; {preset['teacher']['epochs']} epochs, Adam lr {preset['teacher']['lr']}, batch {preset['batch_size']}.",
-        f"Students: `student(size=...)` on the fmax-24 SES (ses_0), no projection layer; 'alone' = trained on the "
-        f"labels only, 'distilled' = same architecture, Hinton KD from this fold's teacher (T = "
-        f"{preset['distillation']['temperature']}, alpha = {preset['distillation']['alpha']} on the labels"
-        + (", plus feature matching" if preset["distillation"]["feature_distillation"] else "")
-        + f"); {preset['students']['epochs']} epochs, Adam lr {preset['students']['lr']}.",
-        f"Windows: training every {preset['train_window_stride']}th window of each training seizure "
-        f"(IBM grid: 1 s windows every 0.25 s), evaluation every {preset['eval_window_stride']}th window of each "
-        "validation seizure; seizure F1 = mean of its windows' probabilities. No model selection on the "
-        "validation fold (fixed epochs).",
-        "F1 drop = teacher F1 - model F1 (Keras, same fold; positive = worse than the teacher). int8 F1 = the "
-        "deployed full-integer file run with LiteRT (float32 I/O) on the validation windows.",
-        "Sizes: .keras = the model saved without optimizer state; .tflite from `kerasseizure.export.tflite.export` "
-        "(builtin ops only, verified against Keras on validation windows"
-        + (", sizes and latency from the first fold" if n_folds > 1 else "") + ").",
-        f"Latency: LiteRT, batch 1, one thread, {preset['latency']['warmup']} warm-up calls excluded, "
-        f"{preset['latency']['runs']} timed calls on one validation window; CPU: {cpu_model()}. "
-        "Latency columns are the only ones that vary between runs with the same seed.",
-    ]
+    notes = notes_for(args.preset, preset, configs, n_folds, cpu_model())
     banner = data_banner(data["synthetic"], description)
     timings["total_seconds"] = round(time.perf_counter() - started, 3)
     record = run_record(NAME, args, {"preset": preset, "experiments": configs, "run_dir": str(run_dir),
@@ -510,7 +392,7 @@ __all__ = [
     "NAME", "QUANTIZATIONS", "QUANTIZATION_LABELS", "TRAININGS", "SEIZURE_WISE_FOLDS", "QUICK_TEACHER",
     "TEST_TEACHER", "PRESETS", "TIMING_COLUMNS_PREFIXES", "weights_fingerprint", "config_key", "model_keys",
     "model_label", "experiment_configs", "load_features", "export_verified", "measure_latency", "FoldRunner",
-    "assemble_table", "timing_columns", "markdown", "make_figures", "build_parser", "resolve_preset", "main",
+    "assemble_table", "timing_columns", "markdown", "notes_for", "make_figures", "build_parser", "resolve_preset", "main",
 ]
 
 

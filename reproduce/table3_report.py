@@ -125,6 +125,35 @@ def markdown(table, banner, protocol, notes):
     return "\n".join(lines)
 
 
+def notes_for(preset_name, preset, configs, n_folds, cpu):
+    """The notes under the table: models, training, windows, sizes and how latency was measured."""
+    teacher_model = configs["teacher"]["model"] or "the package default (SeizureNet())"
+    return [
+        f"Teacher: SeizureNet ensemble of 3 members on SES at fmax 24/48/96 Hz, config {teacher_model}"
+        + (" -- a NARROW teacher (ours) so that the quick preset trains in minutes on 2 CPU cores; "
+           "`--preset paper` uses the default 1.46 M-parameter SeizureNet" if preset_name != "paper" else "")
+        + f"; {preset['teacher']['epochs']} epochs, Adam lr {preset['teacher']['lr']}, batch {preset['batch_size']}.",
+        f"Students: `student(size=...)` on the fmax-24 SES (ses_0), no projection layer; 'alone' = trained on the "
+        f"labels only, 'distilled' = same architecture and the same initial weights, Hinton KD from this fold's "
+        f"teacher (T = {preset['distillation']['temperature']}, alpha = {preset['distillation']['alpha']} on the labels"
+        + (", plus feature matching" if preset["distillation"]["feature_distillation"] else "")
+        + f"); {preset['students']['epochs']} epochs, Adam lr {preset['students']['lr']}; BatchNormalization "
+        f"momentum {preset['bn_momentum'] if preset['bn_momentum'] is not None else 0.99} in every network.",
+        f"Windows: training every {preset['train_window_stride']}th window of each training seizure "
+        f"(IBM grid: 1 s windows every 0.25 s), evaluation every {preset['eval_window_stride']}th window of each "
+        "validation seizure; seizure F1 = mean of its windows' probabilities. No model selection on the "
+        "validation fold (fixed epochs).",
+        "F1 drop = teacher F1 - model F1 (Keras, same fold; positive = worse than the teacher). int8 F1 = the "
+        "deployed full-integer file run with LiteRT (float32 I/O) on the validation windows.",
+        "Sizes: .keras = the model saved without optimizer state; .tflite from `kerasseizure.export.tflite.export` "
+        "(builtin ops only, verified against Keras on validation windows"
+        + (", sizes and latency from the first fold" if n_folds > 1 else "") + ").",
+        f"Latency: LiteRT, batch 1, one thread, {preset['latency']['warmup']} warm-up calls excluded, "
+        f"{preset['latency']['runs']} timed calls on one validation window; CPU: {cpu}. "
+        "Latency columns are the only ones that vary between runs with the same seed.",
+    ]
+
+
 # ---------------------------------------------------------------------------------- figures
 
 

@@ -133,11 +133,13 @@ def _distiller_entry(config, features, pool):
     def build():
         seed_everything(config.seed)
         with precision_scope(config.precision):
-            teacher = _build_network(config.teacher, features)
+            # The student is built first, right after seeding, exactly as the "student" row builds
+            # it: a distilled student starts from the same weights as the student trained alone.
             shape = _shapes(features, [config.input_name])[0]
             small = _set_bn_momentum(student_builder(shape, num_classes=len(features.classes),
                                                      input_name=config.input_name, **config.model),
                                      config.bn_momentum)
+            teacher = _build_network(config.teacher, features)
             teacher_names = [t.name for t in teacher.inputs]
             view = with_teacher_inputs(small, teacher, input_index=teacher_names.index(config.input_name),
                                        taps=("pool",))

@@ -133,6 +133,25 @@ def test_ensemble_then_distilled_student(experiment_features, fold, tmp_path, en
     assert (tmp_path / "distilled" / "fit" / "final.keras").is_file()
 
 
+def test_distilled_with_alpha_one_is_the_student_alone(experiment_features, fold, tmp_path, ensemble_config):
+    """alpha = 1 leaves only the label loss: the distilled row must then BE the student row.
+
+    This pins what makes the two rows comparable: the distilled student starts from the weights
+    the student row starts from, sees the same batches, and is evaluated the same way.
+    """
+    from kerasseizure.training.tusz_experiment import TUSZExperimentConfig, run_tusz_fold
+
+    ses = experiment_features["ses"]
+    train, valid = fold[0]
+    settings = {**NEURAL, "epochs": 2, "seed": 5}
+    alone = run_tusz_fold(ses, train, valid, TUSZExperimentConfig(kind="student", model={"size": "tiny"}, **settings),
+                          tmp_path / "alone")
+    config = TUSZExperimentConfig(kind="distilled", model={"size": "tiny"}, teacher=ensemble_config, alpha=1.0,
+                                  **settings)
+    distilled = run_tusz_fold(ses, train, valid, config, tmp_path / "distilled", teacher_dir=tmp_path / "teacher")
+    np.testing.assert_allclose(distilled.predictions["probs"], alone.predictions["probs"], atol=1e-5)
+
+
 def test_pooled_model_does_not_depend_on_earlier_folds(experiment_features, fold, tmp_path):
     """A fold trained after another one (pooled model reset) equals the fold trained first in a fresh pool."""
     from kerasseizure.training.tusz_experiment import ModelPool, TUSZExperimentConfig, run_tusz_fold
