@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,13 +72,17 @@ def test_real_data_folder_is_checked(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_quick_preset_numbers(tmp_path):
-    """The default run: models beat chance, patient-wise < seizure-wise, the ensemble >= its single member."""
+    """The default run: models beat chance, patient-wise < seizure-wise, the ensemble >= its single member.
+
+    Set TABLE1_QUICK_RESULTS to an existing quick results folder to check it instead of running.
+    """
     from sklearn.metrics import f1_score
 
-    results = _run(tmp_path, "quick")
+    existing = os.environ.get("TABLE1_QUICK_RESULTS")
+    results = Path(existing) if existing else _run(tmp_path, "quick")
     table = pd.read_csv(results / "table.csv", dtype={"version": str})
     record = json.loads((results / "record.json").read_text(encoding="utf-8"))
-    assert record["folds_trained"] == 8 * 13
+    assert record["folds_trained"] + record["folds_reused"] == 8 * 6  # the first 2 folds of each protocol
 
     # Chance: the weighted F1 of always predicting the most frequent class of the scored windows.
     predictions = np.load(results / "runs" / "seizure-wise-v1.5.2" / "ensemble" / "fold-0" / "predictions.npz")
@@ -90,7 +95,7 @@ def test_quick_preset_numbers(tmp_path):
         return float(line[f"{level}_f1_mean"].iloc[0])
 
     for version in ("1.4.0", "1.5.2"):
-        assert score("SeizureNet ensemble", "seizure-wise", version) > chance + 0.25
+        assert score("SeizureNet ensemble", "seizure-wise", version) > chance + 0.2
         for baseline in ("AdaBoost", "SGD", "gradient boosting", "k-NN"):
             assert score(baseline, "seizure-wise", version) > chance + 0.15, baseline
         for level in ("window", "seizure"):
