@@ -82,10 +82,18 @@ def results_table(scores, protocols):
     return pd.DataFrame(lines)
 
 
+def _column(table, protocol):
+    """Column title: the protocol, and how many of its folds ran when not all did."""
+    title = f"{protocol['protocol']} {protocol['folds']}-fold v{protocol['version']}"
+    lines = table[(table["protocol"] == protocol["protocol"]) & (table["version"] == protocol["version"])]
+    ran = int(lines["folds_run"].max()) if len(lines) else protocol["folds"]
+    return title if ran == protocol["folds"] else f"{title} ({ran} of {protocol['folds']} folds run)"
+
+
 def markdown(table, stats, protocols, banner, notes):
     out = [banner, "", "## Table 1: weighted F1 (mean ± standard deviation over folds)", "",
            "Each cell: window-level / seizure-level (a seizure's probabilities = the mean of its windows').", ""]
-    header = ["model"] + [f"{p['protocol']} {p['folds']}-fold v{p['version']}" for p in protocols] + ["published"]
+    header = ["model"] + [_column(table, p) for p in protocols] + ["published"]
     out.append("| " + " | ".join(header) + " |")
     out.append("|" + "---|" * len(header))
     for row, _, _ in ROWS:
@@ -121,8 +129,9 @@ def notes_for(preset, settings, configs, synthetic, max_folds):
     """The notes under the table (`settings`: the preset's dict)."""
     notes = [f"Preset `{preset}`: {settings['description']}."]
     if max_folds:
-        notes.append(f"Only the first {max_folds} fold(s) of each protocol were run (preset `{preset}`): "
-                     "the spread is 0 by construction.")
+        notes.append(f"Only the first {max_folds} fold(s) of each protocol were run (preset `{preset}`)"
+                     + (": the spread is 0 by construction." if max_folds == 1 else
+                        "; the spread is over those folds."))
     ens = configs["ensemble"]
     if preset != "paper":
         notes.append(f"SeizureNet is a NARROW configuration here ({json.dumps(ens.model)}), not the default "
