@@ -11,6 +11,8 @@ import dataclasses
 import hashlib
 import json
 
+from kerasseizure.training.config_fields import from_known_fields
+
 MODELS = ("wavenet", "spectrogram", "fused", "conv3d")
 MODEL_INPUTS = {"wavenet": "eeg", "spectrogram": "image", "fused": "both", "conv3d": "image"}
 POPULATIONS = ("all", "low", "high", "mixed")
@@ -179,12 +181,7 @@ class HMSExperimentConfig:
     @classmethod
     def from_dict(cls, values):
         """Build from a dict (e.g. parsed JSON/YAML); unknown keys are refused with their names."""
-        values = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown HMSExperimentConfig fields {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return from_known_fields(cls, values, ValueError, "HMSExperimentConfig fields")
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""

@@ -8,6 +8,7 @@ which feature arrays a row's model reads. Re-exported by `kerasseizure.training.
 import dataclasses
 
 from kerasseizure.errors import KerasSeizureError
+from kerasseizure.training.config_fields import from_known_fields
 
 KINDS = ("baseline", "member", "ensemble", "student", "distilled")
 NEURAL_KINDS = ("member", "ensemble", "student", "distilled")
@@ -115,12 +116,7 @@ class TUSZExperimentConfig:
     @classmethod
     def from_dict(cls, values):
         """Build from a dict (unknown keys are refused, naming them)."""
-        values = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ExperimentConfigError(f"unknown TUSZ experiment settings {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return from_known_fields(cls, values, ExperimentConfigError, "TUSZ experiment settings")
 
     def replace(self, **changes):
         """A copy with some fields changed."""
