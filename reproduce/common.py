@@ -188,3 +188,10 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or None
+
+
+def recomputed_batchnorm_text(batches):
+    """The notes' words for `recompute_batchnorm` ("" when the statistics were not recomputed)."""
+    if batches is None:
+        return ""
+    return f", statistics recomputed from {batches} training batches after training (precise BN)"

@@ -71,6 +71,7 @@ PRESETS = {
         "quantizations": ["none", "int8"],
         "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
         "batch_size": 64, "train_window_stride": 4, "eval_window_stride": 4, "bn_momentum": 0.5,
+        "recompute_batchnorm": 2,
         "export": {"calibration_windows": 64, "verify_windows": 128, "min_agreement": 0.5},
         "latency": {"runs": 30, "warmup": 5},
     },
@@ -83,8 +84,9 @@ PRESETS = {
         "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
         # a few hundred steps per training: Keras' BN momentum 0.99 would leave the moving statistics
         # (used at inference) far behind the weights, and distillation, whose soft targets keep the
-        # weights moving, suffers most
+        # weights moving, suffers most; the statistics are also recomputed at the end (precise BN)
         "batch_size": 16, "train_window_stride": 12, "eval_window_stride": 4, "bn_momentum": 0.9,
+        "recompute_batchnorm": 50,
         "export": {"calibration_windows": 256, "verify_windows": 512, "min_agreement": None},
         "latency": {"runs": 300, "warmup": 20},
     },
@@ -96,6 +98,7 @@ PRESETS = {
         "quantizations": list(QUANTIZATIONS),
         "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
         "batch_size": 64, "train_window_stride": 1, "eval_window_stride": 1, "bn_momentum": None,
+        "recompute_batchnorm": None,
         "export": {"calibration_windows": 512, "verify_windows": 4096, "min_agreement": None},
         "latency": {"runs": 1000, "warmup": 50},
     },
@@ -119,7 +122,8 @@ def experiment_configs(preset, seed):
     """The `TUSZExperimentConfig` dicts of every row (teacher first), from a preset."""
     common = {"batch_size": preset["batch_size"], "train_window_stride": preset["train_window_stride"],
               "eval_window_stride": preset["eval_window_stride"], "seed": seed, "precision": "float32",
-              "bn_momentum": preset["bn_momentum"], "track_validation": False, "tensorboard": False}
+              "bn_momentum": preset["bn_momentum"], "recompute_batchnorm": preset["recompute_batchnorm"],
+              "track_validation": False, "tensorboard": False}
     teacher = {"kind": "ensemble", "name": "teacher", "model": dict(preset["teacher"]["model"]),
                "epochs": preset["teacher"]["epochs"], "lr": preset["teacher"]["lr"], **common}
     configs = {"teacher": teacher}

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from reproduce.common import recomputed_batchnorm_text
+
 QUANTIZATIONS = ("none", "dynamic", "int8")
 QUANTIZATION_LABELS = {"none": "float32", "dynamic": "dynamic-range", "int8": "int8"}
 
@@ -138,7 +140,8 @@ def notes_for(preset_name, preset, configs, n_folds, cpu):
         f"teacher (T = {preset['distillation']['temperature']}, alpha = {preset['distillation']['alpha']} on the labels"
         + (", plus feature matching" if preset["distillation"]["feature_distillation"] else "")
         + f"); {preset['students']['epochs']} epochs, Adam lr {preset['students']['lr']}; BatchNormalization "
-        f"momentum {preset['bn_momentum'] if preset['bn_momentum'] is not None else 0.99} in every network.",
+        f"momentum {preset['bn_momentum'] if preset['bn_momentum'] is not None else 0.99} in every network"
+        f"{recomputed_batchnorm_text(preset['recompute_batchnorm'])}.",
         f"Windows: training every {preset['train_window_stride']}th window of each training seizure "
         f"(IBM grid: 1 s windows every 0.25 s), evaluation every {preset['eval_window_stride']}th window of each "
         "validation seizure; seizure F1 = mean of its windows' probabilities. No model selection on the "

@@ -4,6 +4,7 @@ Every builder returns a `keras.Model` whose output is float32 logits from a laye
 "logits"; `with_probabilities(model)` adds the float32 softmax where probabilities are needed.
 """
 
+from kerasseizure.models.compact_spectrogram_net import CompactSpectrogramNet
 from kerasseizure.models.conv3d import SpectroTemporal3D
 from kerasseizure.models.fusion import fused
 from kerasseizure.models.layers_hms import with_probabilities
@@ -13,7 +14,7 @@ from kerasseizure.models.students import STUDENT_SIZES, student, with_teacher_in
 from kerasseizure.models.wavenet import WAVENET_BLOCK_PRESETS, WaveNet
 
 __all__ = [
-    "SeizureNet", "SpectroTemporal3D", "SpectrogramNet", "STUDENT_SIZES", "WAVENET_BLOCK_PRESETS",
+    "CompactSpectrogramNet", "SeizureNet", "SpectroTemporal3D", "SpectrogramNet", "STUDENT_SIZES", "WAVENET_BLOCK_PRESETS",
     "WaveNet", "fused", "seizurenet_member", "seizurenet_with_embeddings", "student",
     "with_probabilities", "with_teacher_inputs",
 ]

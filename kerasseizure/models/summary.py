@@ -101,6 +101,7 @@ def default_models():
         ("SpectrogramNet (EfficientNetV2B2)", models.SpectrogramNet, "HMS ablation paper (B2); Deotte's starter"),
         ("fused (WaveNet + EfficientNetV2B2)", models.fused, "the HMS paper's proposal; ours"),
         ("SpectroTemporal3D", models.SpectroTemporal3D, "the HMS paper's proposal; ours"),
+        ("CompactSpectrogramNet", models.CompactSpectrogramNet, "ours (CPU stand-in for the EfficientNet)"),
         ("SeizureNet (3 members)", models.SeizureNet, "arXiv 1903.03232; reconstruction, ours"),
         ("SeizureNet member (24 bins)", models.seizurenet_member, "arXiv 1903.03232; reconstruction, ours"),
     ]

@@ -50,6 +50,7 @@ from kerasseizure.training import precision as precision_lib
 from kerasseizure.training import runs
 from kerasseizure.training import schedules
 from kerasseizure.training import strategies as strategies_lib
+from kerasseizure.training.batchnorm import recompute_batchnorm_statistics
 from kerasseizure.training.checkpoints import (
     CHECKPOINT_DIR, FINAL_CHECKPOINT, ResumeError, _prune_checkpoints, _restore_latest, load_checkpoint,
     save_checkpoint,
@@ -260,15 +261,21 @@ def _after_epoch(state, logs, *, model, run_dir, export, min_delta, patience, ke
     atomic_write_text(run_dir / "history.csv", _history_csv(state["history"]))
 
 
-def _finish(state, *, model, run_dir, export, restore_best_weights, plot):
-    if restore_best_weights and (run_dir / CHECKPOINT_DIR / "best.npz").exists():
-        load_checkpoint(run_dir / CHECKPOINT_DIR / "best.npz", model, restore_optimizer=False)
+def _recompute_batchnorm(model, source, state, *, batches, seed, global_batch):
+    # The data of the epoch after the last one: deterministic for (seed, epochs), so a run killed
+    # before final.npz recomputes the same statistics on resume.
+    keras.utils.set_random_seed(epoch_seed(seed, state["epoch"]))
+    ds = source.dataset(state["epoch"], seed, global_batch)
+    state["batchnorm_samples"] = recompute_batchnorm_statistics(model, ds, max_batches=batches)
+
+
+def _finish(state, *, model, run_dir, export, plot):
     state["completed"] = True
     save_checkpoint(run_dir / FINAL_CHECKPOINT, model, state)
     _save_model_file(model, export, run_dir / "final.keras")
     atomic_write_json(
         run_dir / "result.json",
-        {k: state[k] for k in ("epoch", "best", "stopped_early", "history")},
+        {k: state[k] for k in ("epoch", "best", "stopped_early", "history", "batchnorm_samples") if k in state},
     )
     if plot and state["history"]:
         runs.plot_history(state["history"], run_dir / "learning_curves.png")
@@ -336,6 +343,7 @@ def fit(
     plot=True,
     keep_checkpoints=2,
     export=None,
+    recompute_batchnorm=None,
     deterministic=False,
     config=None,
     verbose=0,
@@ -373,6 +381,12 @@ def fit(
         plot: write learning_curves.png at the end.
         keep_checkpoints: number of per-epoch checkpoints kept (>= 1).
         export: callable model -> model saved as best.keras / final.keras (default: the model).
+        recompute_batchnorm: None, or a number of training batches: at the end of training (after
+            `restore_best_weights`), every trainable BatchNormalization layer's moving statistics
+            are recomputed from that many batches of the training data ("precise BN", see
+            `training.batchnorm`); final.keras, final.npz and the returned model carry them
+            (best.keras keeps the moving averages). For short runs, whose moving averages trail
+            the weights. One replica only.
         deterministic: force TensorFlow op determinism (process-wide; see seed_everything).
         config: extra JSON-serialisable configuration recorded in config.json.
         verbose: Keras verbosity.
@@ -387,6 +401,12 @@ def fit(
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     mode = resolve_mode(monitor, mode)
     export = export or (lambda m: m)
+    if recompute_batchnorm is not None:
+        if int(recompute_batchnorm) < 1:
+            raise FitConfigError(f"recompute_batchnorm must be None or >= 1 batches, got {recompute_batchnorm!r}")
+        if strategies_lib.replicas(strategy) > 1:
+            raise FitConfigError("recompute_batchnorm runs on one replica; leave it None under a multi-replica "
+                                 "strategy")
     seed_everything(seed, deterministic)
     with precision_lib.precision_scope(precision) as policy, strategy.scope():
         model = _materialise(model, policy, strategy)
@@ -402,7 +422,8 @@ def fit(
         _ensure_built(model, source, seed, global_batch)
         strategies_lib.adapt_model_for_strategy(model, strategy)  # multi-worker only (Keras 3.15 fix)
         runs.write_run_info(run_dir, _fit_config(config, epochs, lr, optimizer, loss, batch_size, global_batch,
-                                                  seed, policy, strategy, monitor, mode, early_stopping_patience))
+                                                  seed, policy, strategy, monitor, mode, early_stopping_patience,
+                                                  recompute_batchnorm))
         state = _restore_state(run_dir, model, epochs=epochs, seed=seed, global_batch=global_batch,
                                monitor=monitor, mode=mode)
         _check_workers_agree(state, strategy, run_dir)
@@ -416,8 +437,12 @@ def fit(
                                     strategy=strategy, callbacks=epoch_callbacks, verbose=verbose)
             _after_epoch(state, logs, model=model, run_dir=run_dir, export=export, min_delta=min_delta,
                          patience=early_stopping_patience, keep_checkpoints=keep_checkpoints)
-        _finish(state, model=model, run_dir=run_dir, export=export,
-                restore_best_weights=restore_best_weights, plot=plot and chief)
+        if restore_best_weights and (run_dir / CHECKPOINT_DIR / "best.npz").exists():
+            load_checkpoint(run_dir / CHECKPOINT_DIR / "best.npz", model, restore_optimizer=False)
+        if recompute_batchnorm is not None:
+            _recompute_batchnorm(model, source, state, batches=int(recompute_batchnorm), seed=seed,
+                                 global_batch=global_batch)
+        _finish(state, model=model, run_dir=run_dir, export=export, plot=plot and chief)
     return _result(model, state, state["epoch"] - start, run_dir)
 
 
@@ -430,7 +455,7 @@ def _describe(value):
 
 
 def _fit_config(config, epochs, lr, optimizer, loss, batch_size, global_batch, seed, policy, strategy, monitor,
-                mode, patience):
+                mode, patience, recompute_batchnorm):
     record = {
         "epochs": epochs,
         "lr": _describe(lr),
@@ -445,6 +470,7 @@ def _fit_config(config, epochs, lr, optimizer, loss, batch_size, global_batch, s
         "monitor": monitor,
         "mode": mode,
         "early_stopping_patience": patience,
+        "recompute_batchnorm": recompute_batchnorm,
     }
     if config:
         record["user"] = config

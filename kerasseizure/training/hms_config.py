@@ -16,6 +16,8 @@ from kerasseizure.training.config_fields import from_known_fields
 MODELS = ("wavenet", "spectrogram", "fused", "conv3d")
 MODEL_INPUTS = {"wavenet": "eeg", "spectrogram": "image", "fused": "both", "conv3d": "image"}
 POPULATIONS = ("all", "low", "high", "mixed")
+#: `backbone` value selecting `models.CompactSpectrogramNet` (no ImageNet weights) for the image.
+COMPACT_BACKBONE = "compact"
 
 #: The variants of table 2 (name -> config fields); `variant_config(name, **overrides)`.
 VARIANTS = {
@@ -65,7 +67,8 @@ class HMSExperimentConfig:
         model: "wavenet" (temporal), "spectrogram" (spatial), "fused" (both trunks, one head,
             trained end to end) or "conv3d" (SpectroTemporal3D on the EEG mel panels, see below).
         wavenet_blocks: WaveNet block preset name or list of (filters, kernel, n_dilations).
-        backbone: SpectrogramNet / fused backbone (paper: "EfficientNetV2B2").
+        backbone: SpectrogramNet / fused backbone (paper: "EfficientNetV2B2"), or "compact" for
+            `CompactSpectrogramNet`, the small CNN that learns from random weights on a CPU.
         backbone_weights: local path of ImageNet "notop" weights, or None (random init).
         image_size: (height, width) of the image, None = native 512 x 512 (512 x 256 EEG-only).
         include_kaggle: put the Kaggle panels in the image.
@@ -84,6 +87,9 @@ class HMSExperimentConfig:
         mirror: probability of the left/right swap per training element (0.5 = the proposal).
         time_shift: draw each training element among its cached sub-row views.
         sample_weight: None, "votes" (weight = total votes) or "ones".
+        recompute_batchnorm: None, or a number of training batches from which every
+            BatchNormalization layer's statistics are recomputed at the end of each stage
+            (`fit(recompute_batchnorm=...)`): short runs, whose moving averages trail the weights.
         seed: the one seed (initialisation, data order, augmentation).
         precision: "auto" (float32 on CPU, mixed_float16 on CUDA), "float32", ...
         run_eagerly: train eagerly (no tf.function). On a small CPU the first traced step of an
@@ -126,6 +132,7 @@ class HMSExperimentConfig:
     mirror: float = 0.0
     time_shift: bool = False
     sample_weight: object = None
+    recompute_batchnorm: object = None
     seed: int = 0
     precision: str = "auto"
     run_eagerly: bool = False
@@ -169,6 +176,12 @@ class HMSExperimentConfig:
             raise ValueError(f"mirror must be a probability, got {self.mirror}")
         if self.sample_weight not in (None, "votes", "ones"):
             raise ValueError(f"sample_weight must be None, 'votes' or 'ones', got {self.sample_weight!r}")
+        if self.backbone == COMPACT_BACKBONE and self.backbone_weights is not None:
+            raise ValueError("backbone 'compact' has no pretrained weights: leave backbone_weights None")
+        if self.recompute_batchnorm is not None:
+            self.recompute_batchnorm = int(self.recompute_batchnorm)
+            if self.recompute_batchnorm < 1:
+                raise ValueError(f"recompute_batchnorm must be None or >= 1, got {self.recompute_batchnorm}")
         if self.time_shift and self.time_shift_views < 1:
             raise ValueError("time_shift needs time_shift_views >= 1")
 
@@ -221,9 +234,9 @@ class HMSExperimentConfig:
         if self.model == "wavenet":
             what = f"WaveNet (blocks {self.wavenet_blocks})"
         elif self.model == "spectrogram":
-            what = f"SpectrogramNet ({self.backbone}, image {self._image_text()})"
+            what = f"{self._image_model()} (image {self._image_text()})"
         elif self.model == "fused":
-            what = f"fused WaveNet (blocks {self.wavenet_blocks}) + {self.backbone} (image {self._image_text()})"
+            what = f"fused WaveNet (blocks {self.wavenet_blocks}) + {self._image_model()} (image {self._image_text()})"
         else:
             what = f"SpectroTemporal3D (filters {self.conv3d_filters}) on the 4 EEG chain mel panels"
         lr = self.lr if not isinstance(self.lr, list) else "[" + ", ".join(f"{r:g}" for r in self.lr) + "]"
@@ -237,7 +250,12 @@ class HMSExperimentConfig:
             extras.append(f"left/right swap p={self.mirror:g}")
         if self.time_shift:
             extras.append("time shift")
+        if self.recompute_batchnorm:
+            extras.append(f"BatchNorm statistics recomputed from {self.recompute_batchnorm} batches")
         return f"{what}; {schedule}; batch {self.batch_size}" + (f"; {', '.join(extras)}" if extras else "")
+
+    def _image_model(self):
+        return "CompactSpectrogramNet" if self.backbone == COMPACT_BACKBONE else f"SpectrogramNet ({self.backbone})"
 
     def _image_text(self):
         if self.image_size is not None:

@@ -46,7 +46,7 @@ import pandas as pd
 
 from kerasseizure.io.labels import HMS_CLASSES
 from kerasseizure.training.hms_config import (
-    MODEL_INPUTS, MODELS, POPULATIONS, VARIANTS, HMSExperimentConfig, _plain, as_config, variant_config,
+    COMPACT_BACKBONE, MODEL_INPUTS, MODELS, POPULATIONS, VARIANTS, HMSExperimentConfig, _plain, as_config, variant_config,
 )
 from kerasseizure.probabilities import average_probabilities, renormalise, softmax
 from kerasseizure.training.hms_scoring import (
@@ -121,7 +121,7 @@ def _conv3d_shape():
 
 def build_model(config, features=None):
     """The variant's keras.Model (float32 logits), input shapes from `features` when given."""
-    from kerasseizure.models import SpectroTemporal3D, SpectrogramNet, WaveNet, fused
+    from kerasseizure.models import CompactSpectrogramNet, SpectroTemporal3D, SpectrogramNet, WaveNet, fused
 
     config = as_config(config)
     eeg_shape = tuple(features.arrays["wavenet"].shape[2:]) if features is not None and \
@@ -129,11 +129,15 @@ def build_model(config, features=None):
     image_shape = (*image_hw(config, features), 3)
     if config.model == "wavenet":
         return WaveNet(eeg_shape, blocks=config.wavenet_blocks, hidden_units=config.head_units)
+    compact = config.backbone == COMPACT_BACKBONE
     if config.model == "spectrogram":
+        if compact:
+            return CompactSpectrogramNet(image_shape, dropout=config.dropout)
         return SpectrogramNet(image_shape, backbone=config.backbone, dropout=config.dropout,
                               backbone_weights=config.backbone_weights)
     if config.model == "fused":
         return fused(eeg_shape=eeg_shape, image_shape=image_shape, wavenet_blocks=config.wavenet_blocks,
+                     spectrogram_net=CompactSpectrogramNet(image_shape, dropout=0.0) if compact else None,
                      backbone=config.backbone, backbone_weights=config.backbone_weights,
                      head_units=config.head_units, dropout=config.dropout)
     return SpectroTemporal3D(_conv3d_shape(), filters=config.conv3d_filters, dropout=config.dropout)
@@ -266,7 +270,7 @@ def train_fold(config, features, train_positions, valid_positions, fold_dir, *, 
 
     valid_ds = make_dataset(config, features, valid_positions, batch_size=config.eval_batch_size)
     common = dict(loss="kl", batch_size=config.batch_size, seed=config.seed, precision=config.precision,
-                  verbose=verbose, config={"experiment": config.to_dict(), "fold": int(fold)})
+                  recompute_batchnorm=config.recompute_batchnorm, verbose=verbose, config={"experiment": config.to_dict(), "fold": int(fold)})
 
     def callbacks(stage_name, epochs):
         return [_epoch_reporter(report, config, fold, stage_name, epochs)] if report else []
@@ -419,7 +423,8 @@ def run_cv(config, features, *, run_dir, folds=None, n_folds=5, fold_indices=Non
 
 
 __all__ = [
-    "HMS_CLASSES", "MODELS", "MODEL_INPUTS", "POPULATIONS", "VARIANTS", "HMSExperimentConfig", "variant_config",
+    "COMPACT_BACKBONE", "HMS_CLASSES", "MODELS", "MODEL_INPUTS", "POPULATIONS", "VARIANTS", "HMSExperimentConfig",
+    "variant_config",
     "as_config", "build_features", "check_features", "build_model", "image_hw", "make_dataset", "train_fold",
     "HMSCVResult", "run_identity", "run_cv", "softmax", "renormalise", "average_probabilities", "targets_of",
     "kl_metrics", "per_class_kl", "prior_probabilities", "oof_frame", "score_oof", "average_results",

@@ -67,6 +67,7 @@ def _shapes(features, names):
 
 def _build_network(config, features):
     from kerasseizure.models import SeizureNet, seizurenet_member, student
+    from kerasseizure.training.batchnorm import set_batchnorm_momentum
 
     n_classes = len(features.classes)
     names, _ = _model_inputs(config, features)
@@ -78,18 +79,7 @@ def _build_network(config, features):
         model = seizurenet_member(shapes[0], num_classes=n_classes, input_name=names[0], **options)
     else:
         model = student(shapes[0], num_classes=n_classes, input_name=config.input_name, **options)
-    return _set_bn_momentum(model, config.bn_momentum)
-
-
-def _set_bn_momentum(model, momentum):
-    """Set the momentum of every BatchNormalization layer (before the model is traced)."""
-    import keras
-
-    if momentum is not None:
-        for layer in model._flatten_layers(include_self=False, recursive=True):
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.momentum = float(momentum)
-    return model
+    return set_batchnorm_momentum(model, config.bn_momentum)
 
 
 def _pool_key(role, config, features):
@@ -126,6 +116,7 @@ def _distiller_entry(config, features, pool):
     from kerasseizure.models import student as student_builder
     from kerasseizure.models import with_teacher_inputs
     from kerasseizure.training import losses as losses_lib
+    from kerasseizure.training.batchnorm import set_batchnorm_momentum
     from kerasseizure.training.distillation import _ignored_output_loss, make_distiller
     from kerasseizure.training.fit import seed_everything
     from kerasseizure.training.precision import precision_scope
@@ -136,9 +127,9 @@ def _distiller_entry(config, features, pool):
             # The student is built first, right after seeding, exactly as the "student" row builds
             # it: a distilled student starts from the same weights as the student trained alone.
             shape = _shapes(features, [config.input_name])[0]
-            small = _set_bn_momentum(student_builder(shape, num_classes=len(features.classes),
-                                                     input_name=config.input_name, **config.model),
-                                     config.bn_momentum)
+            small = set_batchnorm_momentum(student_builder(shape, num_classes=len(features.classes),
+                                                           input_name=config.input_name, **config.model),
+                                           config.bn_momentum)
             teacher = _build_network(config.teacher, features)
             teacher_names = [t.name for t in teacher.inputs]
             view = with_teacher_inputs(small, teacher, input_index=teacher_names.index(config.input_name),

@@ -40,6 +40,9 @@ class TUSZExperimentConfig:
         bn_momentum: momentum of every BatchNormalization layer of the network (None: Keras'
             0.99). Short runs (a few hundred steps) need a lower value (e.g. 0.9) for the
             moving statistics used at inference to converge.
+        recompute_batchnorm: None, or a number of training batches from which the BatchNorm
+            statistics are recomputed at the end of training (`fit(recompute_batchnorm=...)`,
+            "precise BN"); the alternative to a low `bn_momentum` for short runs.
         seed: initialisation, data order, dropout, classifier randomness.
         precision: "auto", "float32", "mixed_float16", "mixed_bfloat16".
         track_validation: compute the validation loss each epoch (learning curves only: the
@@ -67,6 +70,7 @@ class TUSZExperimentConfig:
     feature_weight: float = 1.0
     teacher: "TUSZExperimentConfig" = None
     bn_momentum: float = None
+    recompute_batchnorm: int = None
     seed: int = 0
     precision: str = "auto"
     track_validation: bool = True
@@ -94,6 +98,8 @@ class TUSZExperimentConfig:
                     "sklearn_threads"):
             if int(getattr(self, key)) < 1:
                 raise ExperimentConfigError(f"{key} must be >= 1, got {getattr(self, key)!r}")
+        if self.recompute_batchnorm is not None and int(self.recompute_batchnorm) < 1:
+            raise ExperimentConfigError(f"recompute_batchnorm must be None or >= 1, got {self.recompute_batchnorm!r}")
         if not 0.0 <= float(self.alpha) <= 1.0:
             raise ExperimentConfigError(f"alpha must lie in [0, 1], got {self.alpha}")
         if float(self.temperature) <= 0:

@@ -60,6 +60,10 @@ def test_quick_preset_beats_the_references(tmp_path):
     scored = csv[csv["kind"].isin(["trained", "average"])]
     print(csv[["kl_all_oof", "kl_all_mean", "kl_high_oof", "kl_high_mean"]].to_string())
     assert np.isfinite(scored["kl_all_oof"]).all() and np.isfinite(scored["kl_high_oof"]).all()
-    assert list(scored.index) == ["temporal (WaveNet)", "temporal + L/R swap"]  # the quick preset's rows
+    assert list(scored.index) == ["temporal (WaveNet)", "spatial (spectrogram image)", "both (average)",
+                                  "spatial + L/R swap"]
     for row in scored.index:
         assert csv.loc[row, "kl_all_oof"] < min(uniform, prior), row
+    # the paper's finding: the average of the two branches beats each branch
+    both = csv.loc["both (average)", "kl_all_oof"]
+    assert both < csv.loc[["temporal (WaveNet)", "spatial (spectrogram image)"], "kl_all_oof"].min()

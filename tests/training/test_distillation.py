@@ -61,3 +61,36 @@ def test_feature_matching_trains_and_extracts_single_output_student(tmp_path):
     assert len(result.model.outputs) == 1
     assert "val_student_loss" in result.history and np.isfinite(result.history["loss"]).all()
     assert result.best["monitor"] == "val_student_loss"
+
+
+def _bn_net(name):
+    def build():
+        inputs = keras.Input((10,))
+        hidden = keras.layers.Dense(8, name=f"{name}_embedding")(inputs)
+        hidden = keras.layers.BatchNormalization(name=f"{name}_bn")(hidden)
+        return keras.Model(inputs, keras.layers.Dense(4, name=f"{name}_logits")(keras.layers.ReLU()(hidden)))
+
+    return build
+
+
+def test_recomputed_batchnorm_statistics_are_the_students_only(tmp_path):
+    from kerasseizure.training.batchnorm import recompute_batchnorm_statistics
+
+    x, y = _task(2)
+    teacher = _bn_net("t")()
+    teacher(x[:4])
+    teacher_variance = teacher.get_layer("t_bn").moving_variance.numpy().copy()
+    for feature_layers in (None, ("t_embedding", "s_embedding")):
+        run_dir = tmp_path / ("features" if feature_layers else "logits")
+        result = distill(teacher, _bn_net("s"), (x[:64], y[:64]), run_dir=run_dir, epochs=1, batch_size=16, seed=0,
+                         feature_layers=feature_layers, recompute_batchnorm=2, tensorboard=False, plot=False)
+        np.testing.assert_array_equal(teacher.get_layer("t_bn").moving_variance.numpy(), teacher_variance)
+        student = result.model
+        recomputed = student.get_layer("s_bn").moving_variance.numpy().copy()
+        # the statistics of the final weights on the training data: far from the (1, ..) start
+        # that 4 steps at momentum 0.99 would leave, and what recomputing again gives
+        assert not np.allclose(recomputed, 1.0, atol=0.05)
+        recompute_batchnorm_statistics(student, [x[i:i + 16] for i in range(0, 64, 16)])
+        np.testing.assert_allclose(student.get_layer("s_bn").moving_variance.numpy(), recomputed, rtol=0.5)
+        saved = keras.models.load_model(run_dir / "final.keras")
+        np.testing.assert_allclose(saved.get_layer("s_bn").moving_variance.numpy(), recomputed)

@@ -58,6 +58,12 @@ def test_config_round_trip_and_validation():
     with pytest.raises(ValueError):
         hx.HMSExperimentConfig(mirror=1.5)
     assert "left/right swap" in hx.variant_config("temporal_swap").describe()
+    compact = hx.variant_config("spatial", backbone="compact", recompute_batchnorm=50)
+    assert "CompactSpectrogramNet" in compact.describe() and "recomputed from 50 batches" in compact.describe()
+    with pytest.raises(ValueError, match="no pretrained weights"):
+        hx.variant_config("spatial", backbone="compact", backbone_weights="notop.h5")
+    with pytest.raises(ValueError, match="recompute_batchnorm"):
+        hx.variant_config("spatial", recompute_batchnorm=0)
 
 
 def test_scoring_helpers_follow_the_kaggle_scorer(features):
@@ -112,6 +118,17 @@ def test_each_proposal_trains_and_scores_one_fold(variant, features, folds, tmp_
     if config.two_stage:
         assert result.folds[0].extra["stages"] == ["low-votes", "high-votes"]
         assert (tmp_path / variant / "fold-0" / "fit" / "stage-2-high-votes" / "final.npz").exists()
+
+
+@pytest.mark.parametrize("variant", ["spatial", "fused"])
+def test_compact_image_model_with_recomputed_batchnorm(variant, features, folds, tmp_path):
+    config = hx.variant_config(variant, **dict(TINY, backbone="compact", include_kaggle=False, recompute_batchnorm=2))
+    model = hx.build_model(config, features)
+    assert model.get_layer("spatial_trunk" if variant == "fused" else "time_pooling") is not None
+    result = hx.run_cv(config, features, run_dir=tmp_path / variant, folds=folds, fold_indices=[0])
+    _check_result(result, config, folds[0][1])
+    record = json.loads((tmp_path / variant / "fold-0" / "fit" / "result.json").read_text())
+    assert 0 < record["batchnorm_samples"] <= 2 * config.batch_size
 
 
 def test_same_seed_same_predictions_and_run_dir_guard(trained, features, folds, tmp_path):

@@ -70,6 +70,8 @@ def test_config_round_trip_and_refusals(ensemble_config):
         TUSZExperimentConfig(kind="resnet")
     with pytest.raises(ExperimentConfigError, match="baseline"):
         TUSZExperimentConfig(kind="baseline", baseline="xgboost")
+    with pytest.raises(ExperimentConfigError, match="recompute_batchnorm"):
+        TUSZExperimentConfig(kind="member", recompute_batchnorm=0)
 
 
 @pytest.mark.parametrize("baseline", ["knn", "gradient_boosting"])
