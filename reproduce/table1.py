@@ -47,7 +47,7 @@ PRESETS = {
                       "params": {"adaboost": {"n_estimators": 5}, "gradient_boosting": {"max_iter": 5},
                                  "sgd": {"max_iter": 5, "tol": None}}},
         "neural": {"epochs": 1, "batch_size": 32, "lr": 3e-3, "train_window_stride": 4, "eval_window_stride": 2,
-                   "bn_momentum": 0.5, "recompute_batchnorm": 2, "plot": False},
+                   "bn_momentum": 0.5, "plot": False},
         "seizurenet": _TINY,
         "student": {"size": "tiny"},
         "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": True},
@@ -62,10 +62,10 @@ PRESETS = {
                       "params": {"gradient_boosting": {"max_iter": 30}, "sgd": {"max_iter": 20, "tol": None}}},
         # batch 16: the small models need the steps (at batch 32 the member and student stayed at chance).
         # The learning rate decays so that the last epoch's weights settle: with a constant 3e-3 the
-        # BatchNorm moving statistics lagged the weights and one member of a fold fell to 0.08 F1;
-        # the statistics are also recomputed from 50 training batches at the end (precise BN).
+        # BatchNorm moving statistics lagged the weights and one member of a fold fell to 0.08 F1.
         "neural": {"epochs": 3, "batch_size": 16, "lr": [3e-3, 1e-3, 3e-4], "train_window_stride": 16,
-                   "eval_window_stride": 4, "bn_momentum": 0.9, "recompute_batchnorm": 50, "plot": False},
+                   "eval_window_stride": 4,
+                   "bn_momentum": 0.9, "plot": False},
         "seizurenet": _NARROW,
         "student": {"size": "tiny"},
         "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": True},
@@ -77,7 +77,7 @@ PRESETS = {
         "max_folds": None,
         "baselines": {"train_window_stride": 1, "eval_window_stride": 1, "params": {}},
         "neural": {"epochs": 30, "batch_size": 64, "lr": 1e-3, "train_window_stride": 1, "eval_window_stride": 1,
-                   "bn_momentum": None, "recompute_batchnorm": None, "plot": True},
+                   "bn_momentum": None, "plot": True},
         "seizurenet": {},
         "student": {"size": "small"},
         "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": True},

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from reproduce.common import recomputed_batchnorm_text
-
 NAME = "table1"
 # (table row, run key, kind); the published figures are looked up by the table row's name.
 ROWS = (
@@ -142,8 +140,7 @@ def notes_for(preset, settings, configs, synthetic, max_folds):
     notes.append(f"Training: {ens.epochs} epochs, batch {ens.batch_size}, Adam lr {ens.lr}, sparse cross-entropy, "
                  f"every {ens.train_window_stride}th window of each training seizure, every "
                  f"{ens.eval_window_stride}th window scored; BatchNormalization momentum "
-                 f"{ens.bn_momentum if ens.bn_momentum is not None else 0.99}{recomputed_batchnorm_text(ens.recompute_batchnorm)}. "
-                 "Last-epoch weights are evaluated "
+                 f"{ens.bn_momentum if ens.bn_momentum is not None else 0.99}. Last-epoch weights are evaluated "
                  "(the validation fold is the test fold: it selects nothing).")
     d = configs["distilled"]
     notes.append(f"Distillation: Hinton KD from the fold's ensemble (T = {d.temperature}, alpha = {d.alpha} on the "

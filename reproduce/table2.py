@@ -408,6 +408,10 @@ def main(argv=None):
         notes.append(f"Preset `{preset}` shrinks the models and schedules to fit a 2-core CPU (settings above); "
                      "`--preset paper` uses the published ones: the starter WaveNet and EfficientNetV2-B2 at "
                      "512x512 (6 GMACs/sample).")
+    if any(c.backbone == hx.COMPACT_BACKBONE and c.model != "wavenet" for c in configs.values()):
+        notes.append("The image model here is CompactSpectrogramNet, a 68k-parameter CNN that learns from random "
+                     "weights, not an EfficientNet: from random weights an EfficientNet overfits a few hundred "
+                     "images (docs/table2.md).")
     banner = data_banner(synthetic, description)
     text = markdown(table, banner, configs, preset, fold_text, not_run, notes)
     figures = make_figures(features, results, averages, fold_indices)

@@ -10,7 +10,7 @@ over time only, so the flattened features keep each (panel, frequency band) posi
 
 import keras
 
-from kerasseizure.models.layers_hms import check_local_weights
+from kerasseizure.models.layers_hms import check_local_weights, logits_model
 
 
 def CompactSpectrogramNet(
@@ -70,10 +70,4 @@ def CompactSpectrogramNet(
         x = keras.layers.MaxPooling2D(2, name=f"block{index}_pool")(x)
     x = keras.layers.AveragePooling2D((1, width // smallest), name="time_pooling")(x)
     x = keras.layers.Flatten(name="pooled_features")(x)
-    if dropout:
-        x = keras.layers.Dropout(float(dropout), name="dropout")(x)
-    logits = keras.layers.Dense(int(num_classes), dtype="float32", name="logits")(x)
-    model = keras.Model(inputs, logits, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model
+    return logits_model(inputs, x, dropout=dropout, num_classes=num_classes, weights=weights, name=name)

@@ -10,7 +10,7 @@ rows are neighbouring electrodes of one chain: default `(256, 16, 128, 1)`.
 
 import keras
 
-from kerasseizure.models.layers_hms import check_local_weights
+from kerasseizure.models.layers_hms import check_local_weights, logits_model
 
 
 def _pool_size(shape, block, pool_electrodes_from):
@@ -95,10 +95,4 @@ def SpectroTemporal3D(
                 x = keras.layers.MaxPooling3D(pool, name=f"block{i + 1}_pool")(x)
             shape = tuple(None if d is None else d // p for d, p in zip(shape, pool))
     x = keras.layers.GlobalAveragePooling3D(name="pooled_features")(x)
-    if dropout:
-        x = keras.layers.Dropout(float(dropout), name="dropout")(x)
-    logits = keras.layers.Dense(int(num_classes), dtype="float32", name="logits")(x)
-    model = keras.Model(inputs, logits, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model
+    return logits_model(inputs, x, dropout=dropout, num_classes=num_classes, weights=weights, name=name)

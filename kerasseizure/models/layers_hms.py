@@ -111,3 +111,26 @@ def check_local_weights(weights, what="weights"):
         raise FileNotFoundError(f"{path}: {what} file not found (weights come only from a "
                                 "local file; nothing is downloaded)")
     return path
+
+
+def logits_model(inputs, features, *, dropout, num_classes, weights, name):
+    """The common tail of the spectrogram models: features -> float32 logits -> `keras.Model`.
+
+    Adds an optional `Dropout` named `"dropout"` and the `Dense(num_classes, dtype="float32")`
+    named `"logits"`, builds the model and loads `weights`.
+
+    Args:
+        inputs: the model's input tensor(s).
+        features: the pooled feature tensor.
+        dropout: dropout rate before the logits (0 = no layer).
+        num_classes: number of logits.
+        weights: None or a local weights path already checked by `check_local_weights`.
+        name: model name.
+    """
+    if dropout:
+        features = keras.layers.Dropout(float(dropout), name="dropout")(features)
+    logits = keras.layers.Dense(int(num_classes), dtype="float32", name="logits")(features)
+    model = keras.Model(inputs, logits, name=name)
+    if weights is not None:
+        model.load_weights(weights)
+    return model

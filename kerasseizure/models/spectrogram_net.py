@@ -19,7 +19,7 @@ gives back v, treating v as an ImageNet-standardised image:
 
 import keras
 
-from kerasseizure.models.layers_hms import check_local_weights
+from kerasseizure.models.layers_hms import check_local_weights, logits_model
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -131,10 +131,4 @@ def SpectrogramNet(
     x = keras.layers.Rescaling(scale, offset, dtype="float32", name="to_backbone_pixels")(inputs)
     x = base(x)
     x = keras.layers.GlobalAveragePooling2D(name="pooled_features")(x)
-    if dropout:
-        x = keras.layers.Dropout(float(dropout), name="dropout")(x)
-    logits = keras.layers.Dense(int(num_classes), dtype="float32", name="logits")(x)
-    model = keras.Model(inputs, logits, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model
+    return logits_model(inputs, x, dropout=dropout, num_classes=num_classes, weights=weights, name=name)

@@ -130,10 +130,10 @@ def test_presets_define_every_row_and_the_quick_teacher_is_20x_the_largest_stude
 def test_quick_preset_deployment_claims(tmp_path):
     """The quick preset: int8 students <= 100 KB, >= 20x fewer parameters, deployed files score like Keras.
 
-    The teacher and the students trained alone must beat the majority class clearly, and the
-    distilled students must beat it too (they once fell far below it: their BatchNorm statistics
-    lagged). That distillation beats training alone is NOT claimed: on one fold of the synthetic
-    corpus, with a narrow teacher no better than the students, it does not (docs/table3.md).
+    Every model, the distilled students included, must beat the majority class clearly (the
+    distilled students once fell far below it: their BatchNorm statistics lagged). That
+    distillation beats training alone is NOT claimed: on one fold of the synthetic corpus, with a
+    narrow teacher little better than the students, it does not for every size (docs/table3.md).
     Set TABLE3_QUICK_RESULTS to an existing quick results folder to check it instead of running.
     """
     from sklearn.metrics import f1_score
@@ -151,9 +151,7 @@ def test_quick_preset_deployment_claims(tmp_path):
 
     labels = np.load(next((results / "runs").glob("quick-*")) / "fold-0" / "teacher" / "predictions.npz")["label"]
     chance = f1_score(labels, np.full_like(labels, np.bincount(labels).argmax()), average="weighted")
-    distilled = table["training"] == "distilled"
-    assert (table.loc[~distilled, "window_f1"] > chance + 0.2).all(), (chance, table["window_f1"].tolist())
-    assert (table.loc[distilled, "window_f1"] > chance).all(), (chance, table["window_f1"].tolist())
+    assert (table["window_f1"] > chance + 0.15).all(), (chance, table["window_f1"].tolist())
 
 
 @pytest.mark.slow
