@@ -56,10 +56,6 @@ def CompactSpectrogramNet(
     if min(height, width) < smallest:
         raise ValueError(f"{len(filters)} pooling blocks need images of at least {smallest} x {smallest}, "
                          f"got {input_shape!r}")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
 
     inputs = keras.Input((height, width, channels), name="image")
     x = inputs

@@ -76,10 +76,6 @@ def SpectroTemporal3D(
     if len(kernel) != 3 or any(int(k) != k or k < 1 for k in kernel):
         raise ValueError(f"kernel_size must be a positive int or 3 positive ints, got "
                          f"{kernel_size!r}")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
 
     inputs = keras.Input(tuple(input_shape), name="spectrograms")
     x = inputs

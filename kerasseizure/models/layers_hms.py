@@ -127,6 +127,10 @@ def logits_model(inputs, features, *, dropout, num_classes, weights, name):
         weights: None or a local weights path already checked by `check_local_weights`.
         name: model name.
     """
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if int(num_classes) != num_classes or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
     if dropout:
         features = keras.layers.Dropout(float(dropout), name="dropout")(features)
     logits = keras.layers.Dense(int(num_classes), dtype="float32", name="logits")(features)

@@ -113,10 +113,6 @@ def SpectrogramNet(
             raise ValueError(f"EfficientNets need images of at least 32 x 32, got {input_shape!r}")
     if channels is None:
         raise ValueError("the number of image channels must be given")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
     scale, offset = backbone_input_map(backbone, int(channels))
 
     constructor = getattr(keras.applications, constructor_name)
