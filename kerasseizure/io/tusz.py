@@ -25,12 +25,11 @@ from kerasseizure.io.tusz_annotations import (
     BACKGROUND,
     merge_channel_seizures,
     read_lbl,
-    read_seizure_spreadsheet,
     read_tse,
     read_tse_bi,
     read_tusz_csv,
-    spreadsheet_edf_path,
 )
+from kerasseizure.io.tusz_spreadsheet import read_seizure_spreadsheet, spreadsheet_edf_path
 from kerasseizure.io.tusz_layout import MONTAGE_DIRS, SPLITS, _detect_version, _find_edfs, classify_edf_path
 
 logger = logging.getLogger(__name__)
@@ -47,6 +46,8 @@ SEIZURE_COLUMNS = [
     "patient_id", "session", "token", "edf_path", "start", "stop", "label", "split",
     "montage_kind", "version", "source", "annotation_path",
 ]
+MISSING_COLUMNS = ["sheet", "file", "edf_path", "n_seizures"]
+MISMATCH_COLUMNS = ["path", "kind", "problem"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Recording:
         start: start of the range read, seconds.
         stop: end of the range read, seconds.
         montage: montage name or None (referential electrodes).
+        flat_electrodes: electrodes whose samples are constant over the range read (a
+            disconnected electrode); the montage channels built from them carry no EEG.
     """
 
     signals: np.ndarray
@@ -75,6 +78,7 @@ class Recording:
     start: float
     stop: float
     montage: object
+    flat_electrodes: tuple = ()
 
 
 class _Problems:
@@ -96,9 +100,18 @@ class _Problems:
         return pd.DataFrame(self.rows, columns=["path", "problem", "error"])
 
 
-def _scalp_rate(header):
-    rates = [channel.fs for channel in header.electrodes().values()]
-    return max(rates) if rates else float("nan")
+def _scalp_rate(path, header):
+    """The one sampling rate of the scalp electrodes; TUSZ records every EEG electrode at one rate,
+    so differing rates mean a damaged header (samples per record changed)."""
+    rates = {name: channel.fs for name, channel in header.electrodes().items()}
+    if len(set(rates.values())) > 1:
+        by_rate = {}
+        for name, fs in rates.items():
+            by_rate.setdefault(fs, []).append(name)
+        listing = "; ".join(f"{fs:g} Hz: {', '.join(names)}" for fs, names in sorted(by_rate.items()))
+        raise EDFError(path, f"scalp electrodes at different sampling rates ({listing}); every EEG "
+                             "electrode of a TUSZ recording shares one rate (damaged header?)")
+    return next(iter(rates.values())) if rates else float("nan")
 
 
 def _resample_to(signals, fs, start, stop):
@@ -115,6 +128,10 @@ def _resample_to(signals, fs, start, stop):
         block = np.stack([signals.signals[i] for i in indices])
         out[indices] = block if block.shape[1] == n_out else resample(block, n_out, axis=1)
     return out
+
+
+def _event_list(rows):
+    return sorted((round(row["start"], 3), round(row["stop"], 3), row["label"]) for row in rows)
 
 
 def _bipolar(referential, electrodes, pairs):
@@ -137,6 +154,12 @@ class TUSZCorpus:
         seizures: one row per seizure (see SEIZURE_COLUMNS); from the spreadsheet when a v1.x
             tree has one, else from .tse (v1.x) or merged per-channel .csv rows (v2.0.x).
         skipped: DataFrame path, problem, error of what skip_bad skipped (empty otherwise).
+        missing: DataFrame sheet, file, edf_path, n_seizures of the recordings the spreadsheet
+            lists but this copy lacks (a partial download). Without skip_bad they are an error.
+        mismatches: DataFrame path, kind, problem of annotation disagreements that do not stop
+            the index: a v1.x recording whose .tse seizures differ from the spreadsheet's
+            ("sheet_tse_mismatch"; the spreadsheet is used, as in IBM's protocol), or that the
+            spreadsheet does not list ("unlisted_recording").
         spreadsheet: path of the seizure spreadsheet used, or None.
     """
 
@@ -149,9 +172,7 @@ class TUSZCorpus:
         self.layout, entries = self._classify(edf_root, edf_paths, problems)
         splits = {entry["split"] for entry in entries}
         self.version, self.spreadsheet = _detect_version(self.root, self.layout, splits)
-        recordings, seizures = self._index(entries, problems)
-        self.recordings = recordings
-        self.seizures = seizures
+        self.recordings, self.seizures, self.missing, self.mismatches = self._index(entries, problems)
         self.skipped = problems.frame()
         # Plain dicts: seizure_segments looks a recording up per seizure, pandas .iloc costs ~1 ms.
         self._by_path = {row["edf_path"]: row for row in self.recordings.to_dict("records")}
@@ -161,6 +182,10 @@ class TUSZCorpus:
             warnings.warn(f"TUSZCorpus({self.root}): skipped {len(self.skipped)} bad file(s) or "
                           "spreadsheet row(s); see the .skipped table for each path and problem",
                           stacklevel=2)
+        if len(self.missing):
+            warnings.warn(f"TUSZCorpus({self.root}): {len(self.missing)} recording(s) listed in "
+                          f"{self.spreadsheet} are missing ({int(self.missing['n_seizures'].sum())} seizures); "
+                          "going on with those present (see .missing)", stacklevel=2)
 
     # ---- indexing -------------------------------------------------------------------------
 
@@ -188,30 +213,34 @@ class TUSZCorpus:
         return base + ".csv", base + ".csv_bi", None
 
     def _index(self, entries, problems):
-        recordings, seizures = [], []
+        recordings, file_seizures = [], {}
         for entry in entries:
             row = self._recording_row(entry, problems)
             if row is None:
                 continue
-            if self.spreadsheet is None:
-                found = self._file_seizures(row, problems)
-                if found is None:
-                    continue
-                seizures.extend(found)
+            # Read even beside a spreadsheet: a damaged .tse must not pass unseen.
+            found = self._file_seizures(row, problems)
+            if found is None:
+                continue
             recordings.append(row)
+            file_seizures[row["edf_path"]] = found
         recordings = pd.DataFrame(recordings, columns=RECORDING_COLUMNS[:-1])
-        if self.spreadsheet is not None:
-            seizures = self._spreadsheet_seizures(recordings, problems)
+        if self.spreadsheet is None:
+            seizures = [row for rows in file_seizures.values() for row in rows]
+            missing, mismatches = [], []
+        else:
+            seizures, missing, mismatches = self._spreadsheet_seizures(recordings, file_seizures, problems)
         seizures = pd.DataFrame(seizures, columns=SEIZURE_COLUMNS)
         counts = seizures.groupby("edf_path").size()
         recordings["n_seizures"] = recordings["edf_path"].map(counts).fillna(0).astype(int)
-        return recordings, seizures
+        return (recordings, seizures, pd.DataFrame(missing, columns=MISSING_COLUMNS),
+                pd.DataFrame(mismatches, columns=MISMATCH_COLUMNS))
 
     def _recording_row(self, entry, problems):
         try:
             header = read_header(entry["edf_path"])
+            fs = _scalp_rate(entry["edf_path"], header)
             self._headers[entry["edf_path"]] = header
-            fs = _scalp_rate(header)
             n_electrodes = len(header.electrodes())
         except EDFError as error:
             problems.report(error)
@@ -251,31 +280,58 @@ class TUSZCorpus:
             "annotation_path": annotation_path,
         }
 
-    def _spreadsheet_seizures(self, recordings, problems):
-        table = read_seizure_spreadsheet(self.spreadsheet, self.version)
+    def _spreadsheet_seizures(self, recordings, file_seizures, problems):
+        """(seizure rows, missing rows, mismatch rows) with the spreadsheet as the seizure list.
+
+        The sheet lists every recording of its splits (train and dev / dev_test), so a recording
+        it lists that is not on disk is missing from this copy; recordings of the other splits
+        (eval) keep their .tse seizures.
+        """
+        sheet = read_seizure_spreadsheet(self.spreadsheet)
         by_path = {os.path.normpath(path): row for path, row in
                    zip(recordings["edf_path"], recordings.to_dict("records"))}
-        skipped = set(os.path.normpath(path) for path in (row["path"] for row in problems.rows))
+        # A recording skipped for its EDF or its annotation file (same stem) is not missing.
+        skipped = {os.path.normpath(os.path.splitext(row["path"])[0] + ".edf") for row in problems.rows}
+        edf_of = {name: os.path.normpath(spreadsheet_edf_path(self.root, name)) for name in sheet.recordings["file"]}
+        missing = [{"sheet": row["sheet"], "file": row["file"], "edf_path": edf_of[row["file"]],
+                    "n_seizures": row["n_seizures"]} for row in sheet.recordings.to_dict("records")
+                   if edf_of[row["file"]] not in by_path and edf_of[row["file"]] not in skipped]
+        if missing and not self.skip_bad:
+            raise CorpusError(f"{self.spreadsheet}: {len(missing)} of the {len(sheet.recordings)} recordings it "
+                              f"lists are not in {self.root} (first: {missing[0]['edf_path']}); a partial copy? "
+                              "Pass skip_bad=True (--skip-bad) to go on with the recordings present")
         rows = []
-        for entry in table.to_dict("records"):
-            edf_path = os.path.normpath(spreadsheet_edf_path(self.root, entry["file"]))
-            where = f"sheet {entry['sheet']!r} row {entry['excel_row']}"
-            recording = by_path.get(edf_path)
+        for entry in sheet.seizures.to_dict("records"):
+            recording = by_path.get(edf_of[entry["file"]])
             if recording is None:
-                reason = ("was skipped as a bad file" if edf_path in skipped
-                          else "does not exist" if not os.path.isfile(edf_path)
-                          else "is not part of the indexed tree")
-                problems.report(AnnotationError(self.spreadsheet, f"{where}: {entry['file']} points at "
-                                                                  f"{edf_path}, which {reason}"))
-                continue
+                continue  # missing or skipped: counted above or in .skipped
             if entry["stop"] > recording["duration"] + TIME_TOLERANCE_S:
                 problems.report(AnnotationError(
-                    self.spreadsheet, f"{where}: seizure {entry['start']:g}-{entry['stop']:g} s ends after "
-                                      f"the end of {edf_path} ({recording['duration']:g} s)"))
+                    self.spreadsheet, f"sheet {entry['sheet']!r} row {entry['excel_row']}: seizure "
+                                      f"{entry['start']:g}-{entry['stop']:g} s ends after the end of "
+                                      f"{recording['edf_path']} ({recording['duration']:g} s)"))
                 continue
             rows.append(self._seizure_row(recording, entry["start"], entry["stop"], entry["label"],
                                           "spreadsheet", self.spreadsheet))
-        return rows
+        sheet_splits = {name.strip().lower() for name in sheet.recordings["sheet"]}
+        listed = set(edf_of.values())
+        from_sheet = {}
+        for row in rows:
+            from_sheet.setdefault(os.path.normpath(row["edf_path"]), []).append(row)
+        mismatches = []
+        for path, found in file_seizures.items():
+            key = os.path.normpath(path)
+            if by_path[key]["split"] not in sheet_splits:
+                rows.extend(found)  # eval: the sheet does not cover it
+            elif key not in listed:
+                mismatches.append({"path": path, "kind": "unlisted_recording",
+                                   "problem": f"not listed in the spreadsheet; its {len(found)} .tse seizure(s) "
+                                              "are not used"})
+            elif _event_list(found) != _event_list(from_sheet.get(key, [])):
+                mismatches.append({"path": by_path[key]["annotation_path"], "kind": "sheet_tse_mismatch",
+                                   "problem": f"{len(found)} seizure(s) in the .tse, {len(from_sheet.get(key, []))} "
+                                              "in the spreadsheet, or other times or types (the spreadsheet is used)"})
+        return rows, missing, mismatches
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -287,6 +343,14 @@ class TUSZCorpus:
             raise ValueError(f"{path} is not a recording of the corpus at {self.root} "
                              "(bad files skipped at indexing are listed in .skipped)")
         return self._by_path[path]
+
+    def header(self, edf_path_or_row):
+        """The EDF header of a recording, as parsed while indexing (no file is read).
+
+        Args:
+            edf_path_or_row: EDF path or a row of `.recordings` / `.seizures`.
+        """
+        return self._headers[self._recording(edf_path_or_row)["edf_path"]]
 
     def _montage_electrodes(self, recording, montage):
         """(electrodes to read, bipolar pairs or None) for a montage name or None (referential)."""
@@ -335,9 +399,11 @@ class TUSZCorpus:
         path = recording["edf_path"]
         events = self._events_by_path.get(path)
         events = pd.DataFrame(columns=["start", "stop", "label"]) if events is None else events.copy()
+        # On the file's own samples: resampling a constant signal leaves ripples at its edges.
+        flat = tuple(name for name, x in zip(signals.electrodes, signals.signals) if x.size and np.ptp(x) == 0)
         return Recording(signals=data.astype(np.float32), fs=rate, channel_names=names,
                          patient_id=recording["patient_id"], events=events, path=path,
-                         start=signals.start, stop=signals.stop, montage=montage)
+                         start=signals.start, stop=signals.stop, montage=montage, flat_electrodes=flat)
 
     def channel_events(self, edf_path_or_row):
         """Per-channel events of a recording: its .lbl (v1.x) or .csv (v2.0.x), bckg included.
@@ -443,7 +509,7 @@ class TUSZCorpus:
 
     def __repr__(self):
         return (f"TUSZCorpus({self.root!r}, version={self.version!r}, recordings={len(self.recordings)}, "
-                f"seizures={len(self.seizures)}, skipped={len(self.skipped)})")
+                f"seizures={len(self.seizures)}, skipped={len(self.skipped)}, missing={len(self.missing)})")
 
 
 __all__ = ["TUSZCorpus", "Recording", "BENCHMARK_SPLITS", "MONTAGE_DIRS", "SPLITS", "classify_edf_path"]

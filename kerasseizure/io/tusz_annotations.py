@@ -1,7 +1,11 @@
-"""Parsers for the TUSZ annotation formats: .tse/.tse_bi, .lbl/.lbl_bi, .csv/.csv_bi, seizure spreadsheets.
+"""Parsers for the TUSZ annotation formats: .tse/.tse_bi, .lbl/.lbl_bi (v1.x), .csv/.csv_bi (v2.0.x).
 
-Each parser validates what it reads and raises `AnnotationError` naming the file, the line and the
-problem; none of them reads a signal. Times are seconds from the start of the recording.
+The readers follow the files as released (see docs/tusz.md, "Annotation files as published"):
+blank lines, CRLF line ends and irregular spacing are accepted, and the blocks of a .lbl file may
+come in any order, as NEDC's own parser allows. Whatever the format cannot mean (a wrong version
+line, an unparsable number, an unknown label, two labels on one channel at the same time...)
+raises `AnnotationError` naming the file, the line and the problem. No parser reads a signal;
+times are seconds from the start of the recording.
 """
 
 import ast
@@ -24,6 +28,12 @@ BINARY_LABELS = ("seiz", "bckg")
 BACKGROUND = "bckg"
 
 EVENT_COLUMNS = ["start", "stop", "label", "probability"]
+LBL_COLUMNS = ["channel_index", "channel", "level", "sublevel", "start", "stop", "label", "probability"]
+
+# The csv header prints the EDF's duration (whole 1 s data records) with 2 decimals in v2.0.x and
+# 4 in files of newer NEDC tools, so an honest header is off by at most 0.005 s; 0.01 s adds room
+# for float rounding and still catches any real disagreement (the smallest is one record, 1 s).
+CSV_DURATION_TOLERANCE_S = 0.01
 
 
 def _read_lines(path):
@@ -31,10 +41,25 @@ def _read_lines(path):
     if not os.path.isfile(path):
         raise AnnotationError(path, "annotation file not found")
     with open(path, encoding="utf-8", errors="replace") as handle:
-        lines = handle.read().splitlines()
+        lines = handle.read().splitlines()  # also splits CRLF
     if not any(line.strip() for line in lines):
         raise AnnotationError(path, "empty annotation file")
     return lines
+
+
+def _squeeze(text):
+    return "".join(text.split())
+
+
+def _version_line(path, lines, expected):
+    """Index of the first non-blank line, which must be `expected` up to spacing.
+
+    Real .lbl files begin with an empty line, so blank lines before the version are skipped.
+    """
+    index = next(i for i, line in enumerate(lines) if line.strip())
+    if _squeeze(lines[index]) != _squeeze(expected):
+        raise AnnotationError(path, f"line {index + 1}: found {lines[index].strip()!r}, expected {expected!r}")
+    return index
 
 
 def _parse_time(path, line_number, text, what):
@@ -77,6 +102,29 @@ def check_within_duration(path, events, duration, edf_path=None):
                                     f"{source} at {duration:g} s")
 
 
+def _check_channel_conflicts(path, events, line_numbers, group_columns):
+    """Refuse two different labels on one channel at the same time.
+
+    A channel carries one label at a time: consecutive events touch exactly at a boundary, and
+    TUSZ v2.0.1 corrected the few same-channel overlaps left by the annotation tool. Two labels
+    (two seizure types, or a seizure and bckg) overlapping by more than TIME_TOLERANCE_S are
+    therefore a damaged file. Overlapping rows with the same label are harmless and left alone.
+    """
+    frame = events.assign(line_number=line_numbers)
+    for _, group in frame.groupby(group_columns, sort=False):
+        active = []
+        for row in group.sort_values(["start", "stop"], kind="stable").itertuples(index=False):
+            active = [other for other in active if other.stop > row.start + TIME_TOLERANCE_S]
+            for other in active:
+                if other.label != row.label:
+                    raise AnnotationError(
+                        path, f"line {row.line_number}: {row.label!r} on channel {row.channel} from "
+                              f"{row.start:g} s to {row.stop:g} s overlaps {other.label!r} of line "
+                              f"{other.line_number} ({other.start:g} s to {other.stop:g} s); a channel "
+                              "carries one label at a time")
+            active.append(row)
+
+
 def _check_tiling(path, events, line_numbers):
     """.tse events must cover the record from 0 without gaps or overlaps, in time order."""
     if abs(events[0][0]) > TIME_TOLERANCE_S:
@@ -105,10 +153,9 @@ def read_tse(path, duration=None, labels=TUSZ_LABELS):
     """
     path = os.fspath(path)
     lines = _read_lines(path)
-    if lines[0].strip() != TSE_VERSION:
-        raise AnnotationError(path, f"line 1 is {lines[0].strip()!r}, expected {TSE_VERSION!r}")
+    first = _version_line(path, lines, TSE_VERSION)
     events, line_numbers = [], []
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in enumerate(lines[first + 1:], start=first + 2):
         fields = line.split()
         if not fields:
             continue
@@ -151,11 +198,21 @@ class LabelFile:
     symbols: dict
     events: pd.DataFrame
 
+    def seizures(self):
+        """Term-level seizures: the union over channels, as the matching .tse lists them.
 
+        Returns:
+            DataFrame start, stop, label, n_channels (see `merge_channel_seizures`).
+        """
+        return merge_channel_seizures(self.events)
+
+
+# Spacing varies in real files ('montage =  5, F8-T4 : EEG F8-REF  --  EEG T4-REF').
 _LBL_MONTAGE = re.compile(r"^montage\s*=\s*(\d+)\s*,\s*([^:]+?)\s*:\s*(.+?)\s*--\s*(.+?)\s*$")
-_LBL_SYMBOLS = re.compile(r"^symbols\[(\d+)\]\s*=\s*(\{.*\})\s*$")
-_LBL_LABEL = re.compile(r"^label\s*=\s*\{(.*)\[(.*)\]\s*\}\s*$")
-_LBL_KEY_VALUE = re.compile(r"^(number_of_levels|level\[\d+\])\s*=\s*\d+\s*$")
+_LBL_SYMBOLS = re.compile(r"^symbols\s*\[\s*(\d+)\s*\]\s*=\s*(\{.*\})\s*$")
+# NEDC's parser drops braces before splitting, and its newer writer omits the opening one.
+_LBL_LABEL = re.compile(r"^label\s*=\s*\{?(.*?)\[(.*)\]\s*\}?\s*$")
+_LBL_LEVELS = re.compile(r"^(number_of_levels|level\s*\[\s*\d+\s*\])\s*=\s*\d+\s*$")
 
 
 def _parse_lbl_symbols(path, number, text):
@@ -170,7 +227,7 @@ def _parse_lbl_symbols(path, number, text):
     return table
 
 
-def _parse_lbl_label(path, number, head, vector, symbols, montage):
+def _parse_lbl_label(path, number, head, vector, symbols, montage, allowed):
     fields = [field.strip() for field in head.split(",") if field.strip()]
     if len(fields) != 5:
         raise AnnotationError(path, f"line {number}: expected 'label = {{level, sublevel, start, stop, "
@@ -188,49 +245,62 @@ def _parse_lbl_label(path, number, head, vector, symbols, montage):
         raise AnnotationError(path, f"line {number}: level {level} has no symbol table")
     if channel_index not in montage:
         raise AnnotationError(path, f"line {number}: channel {channel_index} is not in the montage block")
-    if len(probabilities) != len(symbols[level]) or max(probabilities, default=0.0) <= 0:
+    table = list(symbols[level].values())  # probabilities follow the table's order, as in NEDC's parser
+    if len(probabilities) != len(table):
         raise AnnotationError(path, f"line {number}: {len(probabilities)} probabilities for "
-                                    f"{len(symbols[level])} symbols, or none positive")
-    best = int(np.argmax(probabilities))
-    if best not in symbols[level]:
-        raise AnnotationError(path, f"line {number}: probability peak at index {best}, which the "
-                                    "symbol table does not name")
-    return (channel_index, montage[channel_index][0], level, sublevel, start, stop,
-            symbols[level][best], probabilities[best])
+                                    f"{len(table)} symbols")
+    named = [(table[i], p) for i, p in enumerate(probabilities) if p > 0]
+    if len(named) != 1:
+        found = ", ".join(label for label, _ in named) or "none"
+        raise AnnotationError(path, f"line {number}: expected one label with a positive probability, "
+                                    f"found {found}")
+    label, probability = named[0]
+    _check_label(path, number, label, allowed)
+    return (channel_index, montage[channel_index][0], level, sublevel, start, stop, label, probability)
 
 
-def read_lbl(path, duration=None):
+def read_lbl(path, duration=None, labels=TUSZ_LABELS):
     """Read a .lbl or .lbl_bi file into per-channel events.
+
+    Blocks may come in any order and blank lines anywhere; label lines are resolved once the
+    whole file has been read.
 
     Args:
         path: the file.
         duration: recording length in seconds; events past it are an error.
+        labels: the labels an event may carry (the symbol table itself names 28, most unused).
 
     Returns:
         LabelFile (montage block, symbol tables, per-channel events with bckg included).
     """
     path = os.fspath(path)
     lines = _read_lines(path)
-    if lines[0].strip() != LBL_VERSION:
-        raise AnnotationError(path, f"line 1 is {lines[0].strip()!r}, expected {LBL_VERSION!r}")
-    montage, symbols, rows = {}, {}, []
-    for number, raw in enumerate(lines[1:], start=2):
+    first = _version_line(path, lines, LBL_VERSION)
+    montage, symbols, label_lines = {}, {}, []
+    for number, raw in enumerate(lines[first + 1:], start=first + 2):
         line = raw.strip()
-        if not line or _LBL_KEY_VALUE.match(line):
+        if not line or _LBL_LEVELS.match(line):
             continue
         if match := _LBL_MONTAGE.match(line):
-            montage[int(match.group(1))] = (match.group(2).upper(), match.group(3), match.group(4))
+            index = int(match.group(1))
+            if index in montage:
+                raise AnnotationError(path, f"line {number}: channel {index} is defined twice in the "
+                                            "montage block")
+            montage[index] = (match.group(2).upper(), match.group(3), match.group(4))
         elif match := _LBL_SYMBOLS.match(line):
             symbols[int(match.group(1))] = _parse_lbl_symbols(path, number, match.group(2))
         elif match := _LBL_LABEL.match(line):
-            rows.append(_parse_lbl_label(path, number, match.group(1), match.group(2), symbols, montage))
+            label_lines.append((number, match.group(1), match.group(2)))
         else:
             raise AnnotationError(path, f"line {number}: unrecognised line {line[:80]!r}")
-    if not rows:
+    if not label_lines:
         raise AnnotationError(path, "no label lines")
-    events = pd.DataFrame(rows, columns=["channel_index", "channel", "level", "sublevel",
-                                         "start", "stop", "label", "probability"])
+    rows = [_parse_lbl_label(path, number, head, vector, symbols, montage, labels)
+            for number, head, vector in label_lines]
+    events = pd.DataFrame(rows, columns=LBL_COLUMNS)
     check_within_duration(path, events, duration)
+    _check_channel_conflicts(path, events, [number for number, _, _ in label_lines],
+                             ["level", "sublevel", "channel_index"])
     return LabelFile(path=path, montage=montage, symbols=symbols, events=events)
 
 
@@ -252,19 +322,21 @@ class CSVAnnotation:
 
 
 def _parse_csv_header(path, lines):
-    if lines[0].strip() != CSV_VERSION:
-        raise AnnotationError(path, f"line 1 is {lines[0].strip()!r}, expected {CSV_VERSION!r}")
-    header, index = {}, 0
-    while index < len(lines) and lines[index].startswith("#"):
-        key, _, value = lines[index][1:].partition("=")
+    """Header {key: value}, its '# duration' in seconds (or None) and line, and the first line after it."""
+    index = _version_line(path, lines, CSV_VERSION)
+    header, duration_line = {}, None
+    while index < len(lines) and (lines[index].lstrip().startswith("#") or not lines[index].strip()):
+        key, _, value = lines[index].strip()[1:].partition("=")
         if value:
             header[key.strip()] = value.strip()
+            if key.strip() == "duration":
+                duration_line = index + 1
         index += 1
     duration = None
-    if "duration" in header:
-        text = header["duration"].split()[0]
-        duration = _parse_time(path, 3, text, "duration")
-    return header, duration, index
+    if duration_line is not None:
+        text = header["duration"].split()[0]  # '301.00 secs'
+        duration = _parse_time(path, duration_line, text, "duration")
+    return header, duration, duration_line, index
 
 
 def read_tusz_csv(path, duration=None, binary=False):
@@ -272,7 +344,8 @@ def read_tusz_csv(path, duration=None, binary=False):
 
     Args:
         path: the file.
-        duration: recording length in seconds from the EDF header; events past it are an error.
+        duration: recording length in seconds from the EDF header; a '# duration' that disagrees
+            with it, or events past it, are an error.
         binary: True for .csv_bi (labels seiz/bckg, channel TERM).
 
     Returns:
@@ -280,13 +353,17 @@ def read_tusz_csv(path, duration=None, binary=False):
     """
     path = os.fspath(path)
     lines = _read_lines(path)
-    header, header_duration, index = _parse_csv_header(path, lines)
+    header, header_duration, duration_line, index = _parse_csv_header(path, lines)
+    if (duration is not None and header_duration is not None
+            and abs(header_duration - duration) > CSV_DURATION_TOLERANCE_S):
+        raise AnnotationError(path, f"line {duration_line}: '# duration' is {header_duration:g} s but the "
+                                    f"recording's EDF header gives {duration:g} s")
     if index >= len(lines) or tuple(f.strip() for f in lines[index].split(",")) != CSV_COLUMNS:
         found = lines[index].strip() if index < len(lines) else "end of file"
         raise AnnotationError(path, f"line {index + 1}: expected the header {','.join(CSV_COLUMNS)!r}, "
                                     f"found {found!r}")
     allowed = BINARY_LABELS if binary else TUSZ_LABELS
-    rows = []
+    rows, line_numbers = [], []
     for number, line in enumerate(lines[index + 1:], start=index + 2):
         if not line.strip():
             continue
@@ -303,11 +380,13 @@ def read_tusz_csv(path, duration=None, binary=False):
         _check_label(path, number, fields[3], allowed)
         confidence = _parse_time(path, number, fields[4], "confidence")
         rows.append((fields[0].upper(), start, stop, fields[3], confidence))
+        line_numbers.append(number)
     if not rows:
         raise AnnotationError(path, "no events after the column header")
     events = pd.DataFrame(rows, columns=["channel"] + EVENT_COLUMNS)
     check_within_duration(path, events, header_duration)
     check_within_duration(path, events, duration)
+    _check_channel_conflicts(path, events, line_numbers, ["channel"])
     return CSVAnnotation(path=path, header=header, duration=header_duration, events=events)
 
 
@@ -340,91 +419,3 @@ def merge_channel_seizures(events):
     frame = pd.DataFrame([(s, e, lab, len(ch)) for s, e, lab, ch in seizures],
                          columns=["start", "stop", "label", "n_channels"])
     return frame.sort_values(["start", "label"], kind="stable").reset_index(drop=True)
-
-
-# Spreadsheet columns by position (L, M, N, O) as IBM's build_data.py reads them.
-_SHEET_COLUMNS = {11: "file", 12: "start", 13: "stop", 14: "label"}
-SPREADSHEETS = {"seizures_v36r.xlsx": "1.5.2", "seizures_v31r.xlsx": "1.4.0"}
-SPREADSHEET_SHEETS = {"1.5.2": ("train", "dev"), "1.4.0": ("train", "dev_test")}
-# v1.4.0 sheets end with 4 summary rows below the seizure rows.
-_TRAILING_SUMMARY_ROWS = {"1.5.2": 0, "1.4.0": 4}
-
-
-def _spreadsheet_row(path, sheet, excel_row, values):
-    """One seizure of the sheet as a dict, or None for a file without seizures (L..O empty)."""
-    present = [not pd.isna(value) and str(value).strip() != "" for value in values]
-    if not any(present):
-        return None
-    where = f"sheet {sheet!r} row {excel_row}"
-    if not all(present):
-        raise AnnotationError(path, f"{where}: columns L..O (file, start, stop, type) are partly empty: "
-                                    f"{list(values)}")
-    file_name, start, stop, label = values
-    try:
-        start, stop = float(start), float(stop)
-    except (TypeError, ValueError):
-        raise AnnotationError(path, f"{where}: start {start!r} / stop {stop!r} are not numbers") from None
-    if not (0 <= start < stop):
-        raise AnnotationError(path, f"{where}: seizure from {start:g} s to {stop:g} s is not a "
-                                    "valid interval")
-    label = str(label).strip().lower()
-    if label not in TUSZ_LABELS or label in BINARY_LABELS:
-        raise AnnotationError(path, f"{where}: unknown seizure type {label.upper()!r}")
-    return {"sheet": sheet, "excel_row": excel_row, "file": str(file_name).strip(),
-            "start": start, "stop": stop, "label": label}
-
-
-def read_seizure_spreadsheet(path, version):
-    """Read the seizure list of a v1.x release (_DOCS/seizures_v36r.xlsx or seizures_v31r.xlsx).
-
-    Args:
-        path: the spreadsheet.
-        version: "1.5.2" (sheets train, dev) or "1.4.0" (sheets train, dev_test).
-
-    Returns:
-        DataFrame sheet, excel_row, file (as written, e.g. './train/01_tcp_ar/.../x.tse'), start,
-        stop, label (lower case), in sheet order; rows of files without seizures are dropped.
-    """
-    path = os.fspath(path)
-    if version not in SPREADSHEET_SHEETS:
-        raise ValueError(f"no spreadsheet layout for TUSZ version {version!r}")
-    try:
-        sheets = pd.read_excel(path, sheet_name=list(SPREADSHEET_SHEETS[version]), header=0)
-    except ValueError as error:  # missing sheet
-        raise AnnotationError(path, f"cannot read sheets {SPREADSHEET_SHEETS[version]}: {error}") from None
-    except Exception as error:  # openpyxl raises several types for non-xlsx content
-        raise AnnotationError(path, f"not a readable .xlsx file ({type(error).__name__}: {error})") from None
-    rows = []
-    for sheet, frame in sheets.items():
-        if frame.shape[1] <= max(_SHEET_COLUMNS):
-            raise AnnotationError(path, f"sheet {sheet!r} has {frame.shape[1]} columns; the seizure "
-                                        "list needs columns L..O")
-        trailing = _TRAILING_SUMMARY_ROWS[version]
-        # Drop the sub-header row below the header (and v1.4.0's summary rows at the bottom).
-        body = frame.iloc[1:len(frame) - trailing, sorted(_SHEET_COLUMNS)]
-        # Excel row = data index + 2 (1-based, after the header row).
-        for index, values in zip(body.index, body.itertuples(index=False)):
-            row = _spreadsheet_row(path, sheet, int(index) + 2, tuple(values))
-            if row is not None:
-                rows.append(row)
-    if not rows:
-        raise AnnotationError(path, "no seizure rows in columns L..O")
-    return pd.DataFrame(rows)
-
-
-def spreadsheet_edf_path(root, file_name):
-    """The EDF path a spreadsheet file name refers to.
-
-    v1.5.2 names files relative to <root>/edf ('./train/...'), v1.4.0 relative to the root
-    ('./edf/train/...'); both name the .tse beside the EDF.
-
-    Args:
-        root: corpus root.
-        file_name: column L of the spreadsheet.
-    """
-    relative = file_name.replace("\\", "/")
-    relative = relative[2:] if relative.startswith("./") else relative.lstrip("/")
-    if not relative.startswith("edf/"):
-        relative = "edf/" + relative
-    stem = os.path.splitext(relative)[0]
-    return os.path.join(os.fspath(root), *(stem + ".edf").split("/"))

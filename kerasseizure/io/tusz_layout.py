@@ -10,7 +10,7 @@ import os
 import re
 
 from kerasseizure.errors import CorpusError
-from kerasseizure.io.tusz_annotations import SPREADSHEETS
+from kerasseizure.io.tusz_spreadsheet import SPREADSHEETS
 
 MONTAGE_DIRS = {"01_tcp_ar": "tcp_ar", "02_tcp_le": "tcp_le", "03_tcp_ar_a": "tcp_ar_a"}
 SPLITS = ("train", "dev", "dev_test", "eval")

@@ -10,7 +10,6 @@ import shutil
 
 import edfio
 import numpy as np
-import pandas as pd
 import pyedflib
 import pytest
 
@@ -101,17 +100,26 @@ def write_tse(path, events, labels_map=None):
         handle.write("\n".join(lines) + "\n")
 
 
+# The 28-symbol table of real TUSZ v1.x .lbl / .lbl_bi files.
 LBL_SYMBOLS = {0: "(null)", 1: "spsw", 2: "gped", 3: "pled", 4: "eybl", 5: "artf", 6: "bckg",
                7: "seiz", 8: "fnsz", 9: "gnsz", 10: "spsz", 11: "cpsz", 12: "absz", 13: "tnsz",
-               14: "cnsz", 15: "tcsz", 16: "atsz", 17: "mysz", 18: "nesz"}
+               14: "cnsz", 15: "tcsz", 16: "atsz", 17: "mysz", 18: "nesz", 19: "intr", 20: "slow",
+               21: "eyem", 22: "chew", 23: "shiv", 24: "musc", 25: "elpp", 26: "elst", 27: "calb"}
+
+
+def lbl_montage_line(index, name, anode, cathode):
+    """A montage line spaced as in the release ('montage =  5, F8-T4 : EEG F8-REF  --  EEG T4-REF')."""
+    colon = " :" if name == "F8-T4" else ":"  # the release writes this one name with a space
+    return f"{f'montage = {index:2d}, {name}{colon}':<22}{anode:<11} --  {cathode}"
 
 
 def write_lbl(path, events, montage_dir, suffix, seizure_channels=(0, 3)):
-    """A .lbl: the montage block, one level, the symbol table, then one-hot labels per channel."""
+    """A .lbl laid out as released: a leading empty line, the version, the montage block with its
+    irregular spacing, one level, the 28-symbol table, then one-hot labels per channel."""
     pairs = TCP20 if montage_dir == "03_tcp_ar_a" else TCP22
-    lines = ["version = lbl_v1.0.0", ""]
+    lines = ["", "version = lbl_v1.0.0", ""]
     for index, (name, (a, b)) in enumerate(zip(pair_names(pairs), pairs)):
-        lines.append(f"montage = {index:d}, {name}: EEG {a}-{suffix} -- EEG {b}-{suffix}")
+        lines.append(lbl_montage_line(index, name, f"EEG {a}-{suffix}", f"EEG {b}-{suffix}"))
     lines += ["", "number_of_levels = 1", "", "level[0] = 1", "",
               "symbols[0] = " + repr(LBL_SYMBOLS), ""]
     code = {label: index for index, label in LBL_SYMBOLS.items()}
@@ -185,34 +193,77 @@ def build_v1_corpus(root, spec=V1_SPEC):
     return root
 
 
-def write_spreadsheet(root, spec=V1_SPEC, version="1.5.2", extra_rows=()):
-    """Write _DOCS/seizures_v36r.xlsx (1.5.2) or seizures_v31r.xlsx (1.4.0) listing spec's seizures.
+SHEET_TITLES = ["Index", "File No.", "Patient", "Session", "File", "EEG Type", "EEG SubType",
+                "LTM -or- Routine", "Normal/ Abnormal", "No. Seizures/ File", "No. Seizures/ Session",
+                "Seizure Time", None, None, "Seizure Type"]
+SHEET_SUBTITLES = [None] * 11 + ["Filename", "Start", "Stop", None]
 
-    Columns A..K hold filler, L..O file/start/stop/type; a sub-header row follows the header,
-    files without seizures have L..O empty, and v1.4.0 ends with 4 summary rows.
+
+def sheet_rows(root, spec, version):
+    """{data sheet: rows A..O} of a seizure spreadsheet listing every recording of `spec`.
+
+    As published: one row per seizure, one row with M..O empty for a seizure-free recording,
+    patient and session numbers only on their first row, column L the .tse path.
     """
-    name, dev = ("seizures_v36r.xlsx", "dev") if version == "1.5.2" else ("seizures_v31r.xlsx", "dev_test")
-    columns = [f"col{i}" for i in range(11)] + ["Filename", "Seizure Time", "Unnamed", "Type"]
-    sheets = {"train": [], dev: []}
+    dev = "dev" if version == "1.5.2" else "dev_test"
+    sheets, last = {"train": [], dev: []}, {}
     for recording in spec:
         sheet = "train" if recording["split"] == "train" else dev
+        rows = sheets[sheet]
         relative = os.path.relpath(v1_stem(root, recording) + ".tse", os.path.join(root, "edf"))
-        file_name = "./" + relative if version == "1.5.2" else "./edf/" + relative
-        seizures = [event for event in recording["events"] if event[2] != "bckg"]
-        if not seizures:
-            sheets[sheet].append([len(sheets[sheet])] + ["x"] * 10 + [None] * 4)
-        for start, stop, label in seizures:
-            sheets[sheet].append([len(sheets[sheet])] + ["x"] * 10 + [file_name, start, stop, label.upper()])
-    for sheet, row in extra_rows:
-        sheets[sheet].append([len(sheets[sheet])] + ["x"] * 10 + row)
+        file_name = ("./" if version == "1.5.2" else "./edf/") + relative.replace(os.sep, "/")
+        seizures = [event for event in recording["events"] if event[2] != "bckg"] or [(None, None, None)]
+        patient, session = recording["patient"], recording["session"][:4]
+        first_of_patient = last.get(sheet, (None, None))[0] != patient
+        first_of_session = first_of_patient or last[sheet][1] != session
+        last[sheet] = (patient, session)
+        file_no = sum(1 for row in rows if row[1] is not None) + 1
+        for k, (start, stop, label) in enumerate(seizures):
+            first = k == 0
+            rows.append([len(rows) + 1, file_no if first else None,
+                         int(patient) if first and first_of_patient else None,
+                         int(session[1:]) if first and first_of_session else None,
+                         int(recording["token"][1:]) if first else None, "Inpatient", "General", "Routine",
+                         "Abnormal", (len(seizures) if start is not None else 0) if first else None, None,
+                         file_name, start, stop, label.upper() if label else None])
+    return sheets
+
+
+def write_spreadsheet(root, spec=V1_SPEC, version="1.5.2", extra_rows=()):
+    """Write _DOCS/seizures_v36r.xlsx (1.5.2) or seizures_v31r.xlsx (1.4.0) in the published layout.
+
+    Sheets Legends, dev (dev_test), train, Calibration (lower case for 1.4.0); two header rows;
+    every recording listed; 1.4.0 sheets end with a TOTALS: block. `extra_rows` appends
+    (sheet, [L, M, N, O]) rows to a data sheet.
+    """
+    import openpyxl
+
+    name = "seizures_v36r.xlsx" if version == "1.5.2" else "seizures_v31r.xlsx"
+    sheets = sheet_rows(root, spec, version)
+    for sheet, cells in extra_rows:
+        sheets[sheet].append([len(sheets[sheet]) + 1] + [None] * 10 + list(cells))
+    workbook = openpyxl.Workbook()
+    legends = workbook.active
+    legends.title = "Legends" if version == "1.5.2" else "legends"
+    legends.append(["Seizure Type", "Description"])
+    legends.append(["FNSZ", "Focal Non-Specific Seizure"])
+    for sheet in (s for s in ("dev", "dev_test", "train") if s in sheets):
+        worksheet = workbook.create_sheet(sheet)
+        worksheet.append(SHEET_TITLES)
+        worksheet.append(SHEET_SUBTITLES)
+        for row in sheets[sheet]:
+            worksheet.append(row)
+        if version == "1.4.0":
+            n_seizures = sum(1 for row in sheets[sheet] if row[12] is not None)
+            worksheet.append([None] * 10 + ["TOTALS:", "No. Sessions With Seizures", 1])
+            worksheet.append([None] * 11 + ["No. Files With Seizures", 1])
+            worksheet.append([None] * 11 + ["No. Seizures", n_seizures])
+            worksheet.append([None] * 11 + ["Seizure Duration (secs)", 10.0])
+    calibration = workbook.create_sheet("Calibration" if version == "1.5.2" else "calibration")
+    calibration.append(["train", None, None, None, "dev", None, None, None, "eval"])
     path = os.path.join(root, "_DOCS", name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for sheet, rows in sheets.items():
-            body = [["sub"] * 11 + ["File Name", "Start", "Stop", "Seizure Type"]] + rows
-            if version == "1.4.0":
-                body += [[None] * 11 + ["Total", 1.0, 2.0, None]] * 4
-            pd.DataFrame(body, columns=columns).to_excel(writer, sheet_name=sheet, index=False)
+    workbook.save(path)
     return path
 
 

@@ -20,6 +20,7 @@ from .conftest import (
     electrode_frequency,
     v1_stem,
     v2_stem,
+    tusz_channels,
     write_edf,
     write_spreadsheet,
 )
@@ -246,7 +247,7 @@ def test_bad_lbl_lines(v1_corpus, tmp_path):
     _write(broken, "\n".join(lines[:label_line] + ["label = {0, 0, 1.0, 2.0, 99, [1.0]}"]) + "\n")
     _assert_error(AnnotationError, broken, "channel 99 is not in the montage block", lambda: read_lbl(broken))
     _write(broken, "\n".join(lines[:label_line] + ["label = {0, 0, 1.0, 2.0, 0, [0.0, 1.0]}"]) + "\n")
-    _assert_error(AnnotationError, broken, "2 probabilities for 19 symbols", lambda: read_lbl(broken))
+    _assert_error(AnnotationError, broken, "2 probabilities for 28 symbols", lambda: read_lbl(broken))
     _write(broken, "\n".join(lines + ["nonsense here"]) + "\n")
     _assert_error(AnnotationError, broken, "unrecognised line 'nonsense here'", lambda: read_lbl(broken))
     assert len(read_lbl(lbl, duration=60).events) == 22 * 2 + 2
@@ -270,12 +271,61 @@ def test_bad_csv_raises_naming_file_and_problem(v2_corpus, copy_corpus, replace,
     _assert_error(AnnotationError, _csv(root), fragment, lambda: TUSZCorpus(root))
 
 
-def test_spreadsheet_row_pointing_at_missing_file(v1_corpus, copy_corpus):
+def test_partial_copy_says_how_many_listed_recordings_are_missing(v1_spreadsheet_corpus, copy_corpus):
+    root = copy_corpus(v1_spreadsheet_corpus)
+    gone = v1_stem(root, V1_SPEC[2])  # two seizures
+    for suffix in (".edf", ".tse", ".tse_bi", ".lbl", ".lbl_bi"):
+        os.remove(gone + suffix)
+    sheet = os.path.join(root, "_DOCS", "seizures_v36r.xlsx")
+    with pytest.raises(CorpusError) as caught:
+        TUSZCorpus(root)
+    assert str(caught.value).startswith(sheet) and "1 of the 4 recordings it lists are not in" in str(caught.value)
+    assert gone + ".edf" in str(caught.value) and "skip_bad=True" in str(caught.value)
+    with pytest.warns(UserWarning, match=r"1 recording\(s\) listed in .* are missing \(2 seizures\)"):
+        corpus = TUSZCorpus(root, skip_bad=True)
+    assert corpus.missing.values.tolist() == [
+        ["train", "./train/02_tcp_le/000/00000002/s002_2011_02_02/00000002_s002_t001.tse", gone + ".edf", 2]]
+    assert len(corpus.recordings) == 3 and set(corpus.seizures["label"]) == {"fnsz", "mysz", "absz"}
+    assert corpus.skipped.empty and "missing=1" in repr(corpus)
+
+
+def test_bad_tse_beside_a_spreadsheet_is_read(v1_spreadsheet_corpus, copy_corpus):
+    root = copy_corpus(v1_spreadsheet_corpus)
+    _write(_tse(root, 1), "version = tse_v1.0.0\n\n0.0000 20.0000 bckq 1.0000\n")
+    _assert_error(AnnotationError, _tse(root, 1), "unknown label 'bckq'", lambda: TUSZCorpus(root))
+    with pytest.warns(UserWarning, match="skipped 1 bad file"):
+        corpus = TUSZCorpus(root, skip_bad=True)
+    assert corpus.missing.empty and list(corpus.skipped["path"]) == [_tse(root, 1)]
+
+
+def test_tse_disagreeing_with_the_sheet_is_listed(v1_spreadsheet_corpus, copy_corpus):
+    root = copy_corpus(v1_spreadsheet_corpus)
+    _write(_tse(root, 0), "version = tse_v1.0.0\n\n0.0000 10.0000 bckg 1.0000\n10.0000 20.0000 gnsz 1.0000\n"
+                          "20.0000 60.0000 bckg 1.0000\n")
+    corpus = TUSZCorpus(root)
+    assert corpus.mismatches["path"].tolist() == [_tse(root, 0)]
+    assert "1 seizure(s) in the .tse, 1 in the spreadsheet" in corpus.mismatches["problem"].iloc[0]
+    assert _found_seizures(corpus) == _expected_seizures(V1_SPEC)  # the sheet wins, as in IBM's protocol
+
+
+def test_eeg_electrodes_at_two_rates_are_refused(v1_corpus, copy_corpus):
     root = copy_corpus(v1_corpus)
-    missing = "./train/01_tcp_ar/000/00000009/s001_2010_01_01/00000009_s001_t000.tse"
-    sheet = write_spreadsheet(root, extra_rows=[("train", [missing, 1.0, 2.0, "FNSZ"])])
-    _assert_error(AnnotationError, sheet, "which does not exist", lambda: TUSZCorpus(root))
-    assert "00000009_s001_t000.tse" in str(pytest.raises(AnnotationError, TUSZCorpus, root).value)
+    edf = v1_stem(root, V1_SPEC[1]) + ".edf"
+    write_edf(edf, [("EEG FP1-REF", 262, "uV", None), ("EEG F7-REF", 250, "uV", None)], 20)
+    _assert_error(EDFError, edf, "scalp electrodes at different sampling rates (250 Hz: F7; 262 Hz: FP1)",
+                  lambda: TUSZCorpus(root))
+
+
+def test_flat_electrodes_are_named(v1_corpus, copy_corpus):
+    root = copy_corpus(v1_corpus)
+    spec = V1_SPEC[0]
+    edf = v1_stem(root, spec) + ".edf"
+    channels = [(label, fs, unit, np.full(len(x), 12.5) if label == "EEG C3-REF" else x)
+                for label, fs, unit, x in tusz_channels(spec)]
+    write_edf(edf, channels, spec["duration"])
+    corpus = TUSZCorpus(root)
+    assert corpus.read(edf, start=10, stop=20).flat_electrodes == ("C3",)
+    assert TUSZCorpus(v1_corpus).read(edf.replace(root, v1_corpus)).flat_electrodes == ()
 
 
 def test_spreadsheet_unknown_type_and_past_end(v1_corpus, copy_corpus):
