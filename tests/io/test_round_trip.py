@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kerasseizure.errors import CorpusError
 from kerasseizure.io.hms import HMSDataset
 from kerasseizure.io.labels import HMS_CLASSES, HMS_VOTE_COLUMNS
 from kerasseizure.io.synthetic import load_truth, make_hms_corpus, make_tusz_corpus
@@ -59,6 +60,15 @@ def test_tusz_read_gives_the_generated_rate_and_seizure_events(tusz):
     assert sorted(recording.events["label"]) == sorted(expected["label"])
 
 
+
+def test_tusz_recordings_with_17_19_and_21_electrodes_all_give_tcp20(tusz):
+    corpus, truth = tusz
+    recordings = truth["recordings"].drop_duplicates("n_eeg_channels")
+    assert sorted(recordings.n_eeg_channels) == [17, 19, 21]
+    for row in recordings.itertuples():
+        recording = corpus.read(Path(corpus.root) / row.edf_path, montage="tcp20", fs=None)
+        assert recording.signals.shape == (20, row.n_samples)
+
 @pytest.fixture(scope="module")
 def hms(tmp_path_factory):
     root = make_hms_corpus(tmp_path_factory.mktemp("hms"), size="tests", seed=3)
@@ -84,3 +94,19 @@ def test_hms_signals_have_the_generated_lengths(hms):
     for row in truth["recordings"].itertuples():
         spectrogram = dataset.spectrogram(row.spectrogram_id, split=row.split)
         assert spectrogram.values.shape == (row.duration // 2, 400)
+
+
+def test_tusz_partial_copy_reports_the_recordings_it_lacks(tmp_path):
+    root = make_tusz_corpus(tmp_path / "partial", version="1.5.2", seed=3, missing_recordings=2, n_patients=14,
+                            files_per_session=1, minutes_per_file=0.2, seizures_scale=0.05, max_seizure_seconds=10,
+                            min_seizures_per_type=1)
+    with pytest.raises(CorpusError):
+        TUSZCorpus(root)
+    with pytest.warns(UserWarning, match="missing"):
+        corpus = TUSZCorpus(root, skip_bad=True)
+    truth = load_truth(root)
+    recordings, seizures = truth["recordings"], truth["seizures"]
+    assert sorted(_relative(corpus.missing, corpus.root).edf_path) == sorted(recordings[recordings.missing].edf_path)
+    assert corpus.missing.n_seizures.sum() == seizures.missing.sum() > 0
+    got = _relative(corpus.seizures, corpus.root)
+    assert sorted(got.edf_path) == sorted(seizures[~seizures.missing].edf_path)

@@ -1,6 +1,7 @@
 """Synthetic corpora: exact on-disk layouts, checked with plain pyedflib / pandas / openpyxl."""
 
 import filecmp
+import os
 import re
 from pathlib import Path
 
@@ -10,11 +11,12 @@ import pandas as pd
 import pyedflib
 import pytest
 
-from kerasseizure.io.channels import HMS_EEG_COLUMNS, TCP20, TCP22, pair_names
+from kerasseizure.io.channels import HMS_EEG_COLUMNS, SCALP_ELECTRODES, TCP20, TCP22, pair_names
 from kerasseizure.io.labels import (HMS_CLASSES, HMS_TEST_COLUMNS, HMS_TRAIN_COLUMNS, HMS_VOTE_COLUMNS,
                                     PATIENT_WISE_TYPE_ORDER, SEIZURE_TYPES)
 from kerasseizure.io.synthetic import (HMS_SPECTROGRAM_COLUMNS, hms_spectrogram, load_truth, make_hms_corpus,
                                        make_tusz_corpus)
+from kerasseizure.io.synthetic.tusz import _plan, _settings
 
 # A smaller TUSZ than the "tests" preset, for the checks that generate several corpora.
 SMALL = dict(n_patients=14, files_per_session=1, minutes_per_file=0.2, seizures_scale=0.05, max_seizure_seconds=10,
@@ -81,7 +83,7 @@ def test_v2_layout(v2):
 
 
 def test_v2_edf_headers(v2):
-    rates, kinds, extras = set(), set(), set()
+    rates, kinds, extras, counts = set(), set(), set(), set()
     for f in edfs(v2):
         kind = f.parent.name
         kinds.add(kind)
@@ -92,7 +94,8 @@ def test_v2_edf_headers(v2):
             assert all(labels[i].endswith("-" + suffix) for i in eeg)
             names = {labels[i][4:-len(suffix) - 1] for i in eeg}
             assert ("A1" in names) == (kind != "03_tcp_ar_a")
-            assert {"FP1", "T3", "CZ", "O2"} <= names
+            assert {e for pair in TCP20 for e in pair} <= names           # TCP20 always possible
+            counts.add((kind, len(names & set(SCALP_ELECTRODES))))      # 10-20 ones, T1/T2 aside
             extras |= {lab for i, lab in enumerate(labels) if i not in eeg}
             freqs = set(r.getSampleFrequencies())
             assert len(freqs) == 1
@@ -103,6 +106,8 @@ def test_v2_edf_headers(v2):
             assert r.getFileDuration() * r.getSampleFrequency(0) == x.size
     assert rates <= {250, 256, 400, 512} and len(rates) >= 3
     assert kinds == {"01_tcp_ar", "02_tcp_le", "03_tcp_ar_a"}
+    # 21 electrodes, 19 without A1/A2, and the rare header with only TCP20's 17.
+    assert counts == {("01_tcp_ar", 21), ("02_tcp_le", 21), ("03_tcp_ar_a", 19), ("03_tcp_ar_a", 17)}
     assert any("EKG" in e for e in extras) and any(e in ("IBI", "BURSTS", "SUPPR") for e in extras)
 
 
@@ -188,25 +193,33 @@ def test_v152_layout_and_tse(v152):
             assert {lab for _, _, lab in rows} <= labels
 
 
+LBL_SYMBOL_TABLE = ("{0: '(null)', 1: 'spsw', 2: 'gped', 3: 'pled', 4: 'eybl', 5: 'artf', 6: 'bckg', 7: 'seiz', "
+                    "8: 'fnsz', 9: 'gnsz', 10: 'spsz', 11: 'cpsz', 12: 'absz', 13: 'tnsz', 14: 'cnsz', 15: 'tcsz', "
+                    "16: 'atsz', 17: 'mysz', 18: 'nesz', 19: 'intr', 20: 'slow', 21: 'eyem', 22: 'chew', 23: 'shiv', "
+                    "24: 'musc', 25: 'elpp', 26: 'elst', 27: 'calb'}")
+
+
 def test_v152_lbl(v152):
     f = next(f for f in edfs(v152) if f.parent.parent.parent.parent.name == "03_tcp_ar_a")
     g = next(f for f in edfs(v152) if f.parent.parent.parent.parent.name == "02_tcp_le")
     for path, pairs, suffix in ((f, TCP20, "REF"), (g, TCP22, "LE")):
         lines = path.with_suffix(".lbl").read_text().splitlines()
-        assert lines[:2] == ["version = lbl_v1.0.0", ""]
-        montage = [ln for ln in lines if ln.startswith("montage = ")]
-        assert montage == [f"montage = {i}, {a}-{b}: EEG {a}-{suffix} -- EEG {b}-{suffix}"
-                           for i, (a, b) in enumerate(pairs)]
+        assert lines[:3] == ["", "version = lbl_v1.0.0", ""]              # the real files' leading empty line
+        montage = [re.fullmatch(r"montage = (\d+), ([A-Z0-9]+)-([A-Z0-9]+):( +)EEG \2-(\w+)( +)--( +)EEG \3-\5", ln)
+                   for ln in lines if ln.startswith("montage = ")]
+        assert all(montage) and [(int(m[1]), m[2], m[3], m[5]) for m in montage] == [
+            (i, a, b, suffix) for i, (a, b) in enumerate(pairs)]
+        assert {len(m[7]) for m in montage} == {2}                        # two spaces after "--"
+        assert len({(m[4], m[6]) for m in montage}) > 1                   # column padding varies
         i = lines.index("number_of_levels = 1")
-        assert lines[i:i + 5] == ["number_of_levels = 1", "", "level[0] = 1", "", lines[i + 4]]
-        symbols = eval(lines[i + 4].split(" = ", 1)[1])  # noqa: S307 - a dict literal we wrote
-        assert symbols[0] == "(null)" and symbols[6] == "bckg" and symbols[7] == "seiz" and symbols[8] == "fnsz"
+        assert lines[i:i + 6] == ["number_of_levels = 1", "", "level[0] = 1", "",
+                                  "symbols[0] = " + LBL_SYMBOL_TABLE, ""]
         labels = [re.fullmatch(r"label = \{0, 0, (\d+\.\d{4}), (\d+\.\d{4}), (\d+), \[([0-9., ]+)\]\}", ln)
                   for ln in lines if ln.startswith("label = ")]
-        assert labels and all(labels)
+        assert labels and all(labels) and len(labels) == len(lines) - i - 6
         for m in labels:
             probs = [float(p) for p in m.group(4).split(", ")]
-            assert len(probs) == len(symbols) and sorted(probs)[-1] == 1.0 and sum(probs) == 1.0
+            assert len(probs) == 28 and sorted(probs)[-1] == 1.0 and sum(probs) == 1.0
             assert 0 <= int(m.group(3)) < len(pairs)
         with pyedflib.EdfReader(str(path)) as r:
             duration = r.getFileDuration()
@@ -214,48 +227,145 @@ def test_v152_lbl(v152):
             assert_tiles([(float(m.group(1)), float(m.group(2))) for m in labels if int(m.group(3)) == c], duration)
 
 
+SHEET_TITLES = ("Index", "File No.", "Patient", "Session", "File", "EEG Type", "EEG SubType", "LTM -or- Routine",
+                "Normal/ Abnormal", "No. Seizures/ File", "No. Seizures/ Session", "Seizure Time", None, None,
+                "Seizure Type")
+
+
+def check_data_sheet(ws, base, recordings, seizures):
+    """The layout of the release sheets, on data rows (below the 2 header rows, TOTALS excluded):
+    every recording listed, one row per seizure or one with empty M..O, and patient/session/
+    recording columns only on the first row of each. `base`: what column L is relative to, "edf"
+    (v1.5.2) or "." (v1.4.0). Returns the number of continuation rows."""
+    header = [tuple(r) for r in ws.iter_rows(max_row=2, max_col=15, values_only=True)]
+    assert header[0] == SHEET_TITLES and header[1] == (None,) * 11 + ("Filename", "Start", "Stop", None)
+    assert "L1:N1" in {str(r) for r in ws.merged_cells.ranges}
+    rows = [r[:15] for r in ws.iter_rows(min_row=3, values_only=True)]
+    assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
+    listed = list(dict.fromkeys(r[11] for r in rows))
+    expected = {"./" + Path(os.path.relpath(p, base)).with_suffix(".tse").as_posix(): p for p in recordings.edf_path}
+    assert sorted(listed) == sorted(expected)
+    continuation = 0
+    for file_no, path in enumerate(listed, start=1):
+        group = [r for r in rows if r[11] == path]
+        rec = recordings[recordings.edf_path == expected[path]].iloc[0]
+        assert group[0][1] == file_no and group[0][9] == rec.n_seizures and len(group) == max(1, rec.n_seizures)
+        assert all(r[1:11] == (None,) * 10 for r in group[1:])
+        continuation += len(group) - 1
+        truth = seizures[seizures.edf_path == expected[path]].sort_values("start")
+        if rec.n_seizures == 0:
+            assert group[0][12:15] == (None, None, None)
+        else:
+            assert [r[14] for r in group] == [k.upper() for k in truth.label]
+            np.testing.assert_allclose([r[12:14] for r in group], truth[["start", "stop"]], atol=5e-5)
+    assert [r[2] for r in rows if r[2] is not None] == list(dict.fromkeys(recordings.patient_id))
+    assert sum(r[3] is not None for r in rows) == len(recordings.groupby(["patient_id", "session"]))
+    return continuation
+
+
+def ibm_seizure_rows(path, sheet, drop_last):
+    """Seizure rows as IBM's build_data.py reads them: pandas, drop row 2 (and v1.4.0's last 4)."""
+    data = pd.read_excel(path, sheet_name=sheet)
+    data = data.iloc[1:len(data) - drop_last]
+    return data[data.columns[11:15]].dropna()
+
+
+def check_calibration(ws, base, names, recordings, seizures):
+    """Split blocks 4 columns apart: name, two header rows, then recordings of the split with a
+    calibration interval before their first seizure."""
+    rows = list(ws.iter_rows(values_only=True))
+    for b, name in enumerate(names):
+        block = [r[4 * b:4 * b + 3] for r in rows]
+        assert all(r[4 * b + 3] is None for r in rows if len(r) > 4 * b + 3)     # the spacer column
+        assert block[0] == (name, None, None) and block[1] == ("Filename", "Calibration", None)
+        assert block[2] == (None, "Start", "Stop")
+        entries = [r for r in block[3:] if r[0] is not None]
+        assert bool(entries) == (name != "eval")                # our v1.x corpora have no eval split
+        for path, start, stop in entries:
+            edf = os.path.normpath(os.path.join(base, path[:-len(".tse")] + ".edf"))
+            rec = recordings[recordings.edf_path == edf]
+            assert path.endswith(".tse") and rec.split.tolist() == [name] and 0 <= start < stop
+            assert stop < min(seizures[seizures.edf_path == edf].start, default=rec.duration.iloc[0])
+
+
 def test_v152_spreadsheet(v152):
-    wb = openpyxl.load_workbook(v152 / "_DOCS" / "seizures_v36r.xlsx")
-    assert wb.sheetnames == ["train", "dev"]
-    truth = load_truth(v152)["seizures"]
-    n_rows = 0
-    for sheet in wb.sheetnames:
-        ws = wb[sheet]
-        header = [c.value for c in ws[1]]
-        assert len(header) == 15 and header[0] == "No." and header[11] == "Filename"
-        assert header[12] == "Seizure Time" and header[13] is None and header[14] == "Seizure Type"
-        assert ws["M2"].value == "Start" and ws["N2"].value == "Stop"
-        empty = 0
-        for row in ws.iter_rows(min_row=3, values_only=True):
-            filename, start, stop, kind = row[11:15]
-            if filename is None:
-                assert start is None and stop is None and kind is None
-                empty += 1
-                continue
-            n_rows += 1
-            assert filename.startswith(f"./{sheet}/") and filename.endswith(".tse")
-            tse = v152 / "edf" / filename[2:]
-            assert tse.is_file()
-            events = [ln.split() for ln in tse.read_text().splitlines()[2:]]
-            assert [f"{start:.4f}", f"{stop:.4f}", kind.lower()] in [e[:3] for e in events]
-            assert kind == kind.upper()
-        assert empty >= 0
-    assert n_rows == len(truth)
+    path = v152 / "_DOCS" / "seizures_v36r.xlsx"
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Legends", "dev", "train", "Calibration"]
+    truth = load_truth(v152)
+    recordings, seizures = truth["recordings"], truth["seizures"]
+    continuation = 0
+    for sheet in ("dev", "train"):
+        continuation += check_data_sheet(wb[sheet], "edf", recordings[recordings.split == sheet], seizures)
+        ibm = ibm_seizure_rows(path, sheet, drop_last=0)
+        assert len(ibm) == (seizures.split == sheet).sum()
+        assert {f.split("/")[4] for f in ibm.iloc[:, 0]} == set(seizures[seizures.split == sheet].patient_id)
+    # The preset carries the cases a reader must handle: continuation rows, seizure-free
+    # recordings, MYSZ rows.
+    assert continuation and (recordings.n_seizures == 0).any() and (seizures.label == "mysz").any()
+    legend = {r[0]: r[1] for r in wb["Legends"].iter_rows(values_only=True)}
+    assert legend["FNSZ"] == "Focal Non-Specific Seizure" and legend["MYSZ"] == "Myoclonic Seizure"
+    check_calibration(wb["Calibration"], "edf", ("train", "dev", "eval"), recordings, seizures)
 
 
-def test_v140_layout_and_spreadsheet(tmp_path):
-    root = make_tusz_corpus(tmp_path / "c", version="1.4.0", seed=0, **SMALL)
+@pytest.fixture(scope="module")
+def v140_partial(tmp_path_factory):
+    """A v1.4.0 copy that lacks 3 of the recordings its spreadsheet lists."""
+    return make_tusz_corpus(tmp_path_factory.mktemp("v140"), version="1.4.0", seed=0, missing_recordings=3, **SMALL)
+
+
+def test_v140_layout_and_spreadsheet(v140_partial):
+    root = v140_partial
     assert {f.relative_to(root).parts[1] for f in edfs(root)} == {"train", "dev_test"}
     assert not (root / "_DOCS" / "seizures_v36r.xlsx").exists()
-    wb = openpyxl.load_workbook(root / "_DOCS" / "seizures_v31r.xlsx")
-    assert wb.sheetnames == ["train", "dev_test"]
-    for sheet in wb.sheetnames:
-        rows = list(wb[sheet].iter_rows(min_row=3, values_only=True))
-        summary, body = rows[-4:], rows[:-4]
-        assert all(isinstance(r[0], str) and r[11] is None for r in summary)
-        files = [r[11] for r in body if r[11] is not None]
-        assert files and all(f.startswith(f"./edf/{sheet}/") and (root / f[2:]).is_file() for f in files)
-        assert summary[0][1] == len(files)
+    path = root / "_DOCS" / "seizures_v31r.xlsx"
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["legends", "dev_test", "train", "calibration"]
+    truth = load_truth(root)
+    recordings, seizures = truth["recordings"], truth["seizures"]
+    for sheet in ("dev_test", "train"):
+        ws = wb[sheet]
+        # The TOTALS block: the last 4 rows, "TOTALS:" in K, labels in L, numbers in M.
+        totals = [r[10:15] for r in ws.iter_rows(min_row=ws.max_row - 3, max_col=15, values_only=True)]
+        ws.delete_rows(ws.max_row - 3, 4)
+        check_data_sheet(ws, ".", recordings[recordings.split == sheet], seizures)
+        split = seizures[seizures.split == sheet]
+        assert totals == [
+            ("TOTALS:", "No. Sessions With Seizures", len(split.groupby(["patient_id", "session"])), None, None),
+            (None, "No. Files With Seizures", split.edf_path.nunique(), None, None),
+            (None, "No. Seizures", len(split), None, None),
+            (None, "Seizure Duration (secs)", pytest.approx((split.stop - split.start).sum(), abs=1e-3), None, None)]
+        ibm = ibm_seizure_rows(path, sheet, drop_last=4)
+        assert len(ibm) == len(split) and all(f.startswith(f"./edf/{sheet}/") for f in ibm.iloc[:, 0])
+        assert {f.split("/")[5] for f in ibm.iloc[:, 0]} == set(split.patient_id)
+    check_calibration(wb["calibration"], ".", ("train", "dev_test", "eval"), recordings, seizures)
+
+
+def test_missing_recordings_stay_listed_but_leave_no_file(v140_partial, tmp_path):
+    root = v140_partial
+    truth = load_truth(root)
+    recordings, seizures = truth["recordings"], truth["seizures"]
+    missing = recordings[recordings.missing]
+    assert len(missing) == 3 and (missing.n_seizures > 0).any()
+    for rel in recordings.edf_path:
+        on_disk = [(root / rel).with_suffix(ext).exists() for ext in (".edf",) + V1_SIBLINGS]
+        assert on_disk == [rel not in set(missing.edf_path)] * 5
+    assert set(seizures[seizures.missing].edf_path) == set(missing[missing.n_seizures > 0].edf_path)
+    with pytest.raises(ValueError):
+        make_tusz_corpus(tmp_path / "v2", version="2.0.3", missing_recordings=1, **SMALL)
+
+
+@pytest.mark.parametrize("version", ["1.5.2", "1.4.0", "2.0.3"])
+@pytest.mark.parametrize("size", ["tests", "demo"])
+def test_default_presets_carry_the_real_quirks(version, size):
+    """The plans of the default corpora (cheap: no signal) hold every case the readers must meet."""
+    params, rates, montages = _settings(version, size, *[None] * 8)
+    files = [f for p in _plan(version, 0, params, 2, 6, rates, montages, True) for f in p.files]
+    assert {len(f.electrodes) for f in files} == {17, 19, 21}
+    assert all({e for pair in TCP20 for e in pair} <= set(f.electrodes) for f in files)
+    assert {f.montage for f in files} == {"01_tcp_ar", "02_tcp_le", "03_tcp_ar_a"} and len({f.fs for f in files}) >= 3
+    assert any(s.kind == "mysz" for f in files for s in f.seizures)
+    assert any(not f.seizures for f in files) and any(len(f.seizures) > 1 for f in files)
 
 
 def test_deterministic_for_a_seed(tmp_path):

@@ -4,15 +4,18 @@
 .tse/.tse_bi/.lbl/.lbl_bi or .csv/.csv_bi annotations, the v1.x seizure spreadsheet);
 `make_hms_corpus` writes the Kaggle HMS layout (train.csv, train_eegs/, train_spectrograms/,
 test.csv, test_eegs/, test_spectrograms/, sample_submission.csv). The signals come from
-`kerasseizure.io.simulation`. Both are deterministic: the same arguments give byte-identical files.
+`kerasseizure.io.simulation`. The TUSZ writers reproduce the quirks of the real release files
+(docs/synthetic.md lists them), never a format of our own. Both are deterministic: the same
+arguments give byte-identical files.
 
 The ground truth (what the readers should recover) goes to `<root>/_truth/`, outside the trees the
 readers index; `load_truth(root)` returns it as DataFrames. See docs/synthetic.md.
 
 Modules: `tusz` (`make_tusz_corpus`, the presets and the per-file signals), `tusz_plan` (patients,
-sessions, files and seizures of a corpus), `tusz_files` (the on-disk formats: EDF, .tse/.lbl/.csv,
-the seizure spreadsheet), `hms` (`make_hms_corpus`, `hms_spectrogram`) and `common` (presets,
-output folder, `load_truth`). Every public name is re-exported here.
+sessions, files, electrodes and seizures of a corpus), `tusz_files` (the on-disk formats: EDF,
+.tse/.lbl/.csv), `tusz_sheet` (the v1.x seizure spreadsheet), `hms` (`make_hms_corpus`,
+`hms_spectrogram`) and `common` (presets, output folder, `load_truth`). Every public name is
+re-exported here.
 """
 
 from kerasseizure.io.synthetic.common import load_truth

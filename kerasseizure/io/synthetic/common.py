@@ -4,12 +4,27 @@ Each corpus writes what its readers should recover to `<root>/_truth/` (csv tabl
 corpus.json); `load_truth(root)` reads it back.
 """
 
+import hashlib
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
 from kerasseizure.files import atomic_path
+
+
+def writer_fingerprint():
+    """SHA-256 (16 hex digits) of the synthetic writers' and simulators' sources.
+
+    Recorded in `_truth/corpus.json`: a corpus written by other code is not the same corpus, even
+    with the same arguments, so whoever reuses one compares this too.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("*.py"), *(package.parent / "simulation").glob("*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
 
 def _resolve(preset_table, size, **overrides):
     if size not in preset_table:

@@ -1,11 +1,12 @@
 """`make_hms_corpus`: a synthetic Kaggle HMS competition folder, and `hms_spectrogram`, the
 Kaggle-style 4-region spectrogram it stores beside each recording.
 
-The layout constants (EEG rate, spectrogram regions and bins) come from `kerasseizure.io.hms`,
-the reader this writer is the contract with.
+The layout constants (EEG rate, spectrogram regions and bins) come from `kerasseizure.io.hms`;
+the files follow the competition's published layout (docs/hms.md, "HMS files as published").
 """
 
 import dataclasses
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from kerasseizure.io import simulation as sim
 from kerasseizure.io.channels import HMS_CHAINS, HMS_EEG_COLUMNS
 from kerasseizure.io.hms import HMS_EEG_FS, HMS_SPECTROGRAM_BINS, HMS_SPECTROGRAM_REGIONS
 from kerasseizure.io.labels import HMS_CLASSES, HMS_TEST_COLUMNS, HMS_TRAIN_COLUMNS, HMS_VOTE_COLUMNS
-from kerasseizure.io.synthetic.common import _prepare_out, _resolve, _write_csv
+from kerasseizure.io.synthetic.common import _prepare_out, _resolve, _write_csv, writer_fingerprint
 
 # Size presets, as TUSZ_PRESETS: "tests" (unit and round-trip tests), "demo" (the pipeline end to
 # end in minutes), "realistic" (benchmarks at the real corpus' scale).
@@ -32,7 +33,16 @@ HMS_PRESETS = {
 # a 1024-sample window at HMS_EEG_FS.
 HMS_SPECTROGRAM_FFT_BINS = np.arange(3, 3 + HMS_SPECTROGRAM_BINS)
 HMS_SPECTROGRAM_FREQS = HMS_SPECTROGRAM_FFT_BINS * HMS_EEG_FS / 1024.0
-HMS_SPECTROGRAM_COLUMNS = ("time",) + tuple(f"{r}_{f:.2f}" for r in HMS_SPECTROGRAM_REGIONS
+
+
+def _bin_name(frequency):
+    """A Kaggle bin name: 2 decimals rounded half up, trailing zeros dropped ('4.1', '3.13'), as
+    in the files; Python's round() would give '3.12' for 3.125 Hz."""
+    text = f"{Decimal(float(frequency)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
+    return text.rstrip("0").rstrip(".")
+
+
+HMS_SPECTROGRAM_COLUMNS = ("time",) + tuple(f"{r}_{_bin_name(f)}" for r in HMS_SPECTROGRAM_REGIONS
                                             for f in HMS_SPECTROGRAM_FREQS)
 HMS_CLASS_SHARES = {"Seizure": 0.16, "LPD": 0.14, "GPD": 0.14, "LRDA": 0.12, "GRDA": 0.16, "Other": 0.28}
 
@@ -228,7 +238,7 @@ def make_hms_corpus(out_dir, n_eegs=None, seed=0, size="tests", *, n_test=None, 
                 r0 = int(nan_rng.integers(0, spec.shape[0] - 5))
                 spec[r0:r0 + int(nan_rng.integers(1, 6))] = np.nan
         frame = pd.DataFrame(spec, columns=list(HMS_SPECTROGRAM_COLUMNS[1:]))
-        frame.insert(0, "time", (np.arange(spec.shape[0]) * 2 + 1).astype(np.float64))
+        frame.insert(0, "time", np.arange(spec.shape[0], dtype=np.int64) * 2 + 1)  # int64, as in the files
         split = "test" if rec.test else "train"
         _write_parquet(root / f"{split}_spectrograms" / f"{rec.spectrogram_id}.parquet", frame)
         rec_truth.append(dict(spectrogram_id=rec.spectrogram_id, patient_id=rec.patient_id, split=split,
@@ -285,5 +295,5 @@ def make_hms_corpus(out_dir, n_eegs=None, seed=0, size="tests", *, n_test=None, 
         kind="hms", seed=seed, size=size, n_eegs=n_eegs, n_test=n_test, eegs_per_spectrogram=list(per_spec),
         spectrograms_per_patient=list(spectrograms_per_patient), extra_seconds=list(extra), sub_rows=list(subs),
         high_vote_fraction=high_vote_fraction, nan_fraction=nan_fraction, n_patients=len(patients),
-        n_spectrograms=len(recordings), n_train_rows=len(train_rows)))
+        n_spectrograms=len(recordings), n_train_rows=len(train_rows), writer_sha256=writer_fingerprint()))
     return root

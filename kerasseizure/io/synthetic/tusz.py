@@ -13,12 +13,12 @@ import pandas as pd
 from kerasseizure.files import atomic_write_json, atomic_write_text
 from kerasseizure.io import simulation as sim
 from kerasseizure.io.channels import SCALP_ELECTRODES, pair_names
-from kerasseizure.io.synthetic.common import _prepare_out, _resolve, _write_csv
+from kerasseizure.io.synthetic.common import _prepare_out, _resolve, _write_csv, writer_fingerprint
 from kerasseizure.io.synthetic.tusz_files import (
-    _EDF_PHYSICAL, _csv_text, _eeg_electrodes, _lbl_text, _merge, _relative_dir, _tcp_pairs, _tile, _tse_text,
-    _write_edf, _write_spreadsheet,
+    _EDF_PHYSICAL, _csv_text, _lbl_text, _merge, _relative_dir, _tcp_pairs, _tile, _tse_text, _write_edf,
 )
 from kerasseizure.io.synthetic.tusz_plan import _plan_tusz
+from kerasseizure.io.synthetic.tusz_sheet import write_spreadsheet
 
 TUSZ_VERSIONS = ("2.0.3", "1.5.2", "1.4.0")
 
@@ -45,7 +45,7 @@ def _simulate_file(f, seed):
     rng = np.random.default_rng([seed, 1, f.number])
     fs, n = f.fs, f.duration * f.fs
     suffix = "LE" if f.montage == "02_tcp_le" else "REF"
-    eeg = list(_eeg_electrodes(f.montage))
+    eeg = list(f.electrodes)
     extra_electrodes = [e for e in f.extras if e in sim.ELECTRODE_POSITIONS]
     electrodes = eeg + extra_electrodes
     profile = f.patient.profile
@@ -124,8 +124,11 @@ def _simulate_file(f, seed):
 def make_tusz_corpus(out_dir, version="2.0.3", n_patients=None, seed=0, size="tests", *,
                      sessions_per_patient=None, files_per_session=None, minutes_per_file=None,
                      seizures_scale=None, max_seizure_seconds=None, min_patients_per_type=2,
-                     min_seizures_per_type=6, rates=None, montages=None, mysz=True, overwrite=False):
+                     min_seizures_per_type=6, rates=None, montages=None, mysz=True, missing_recordings=0,
+                     overwrite=False):
     """Write a synthetic TUSZ corpus in the on-disk layout of `version`; return its root.
+
+    The files reproduce the quirks of the real release files (docs/synthetic.md lists them).
 
     Args:
         out_dir: the corpus root to create (`<out_dir>/edf/...`, `<out_dir>/_DOCS/` for v1.x).
@@ -148,11 +151,58 @@ def make_tusz_corpus(out_dir, version="2.0.3", n_patients=None, seed=0, size="te
         rates: {sampling rate: share of sessions}; default DEFAULT_RATES (250/256/400/512 Hz).
         montages: {montage directory: share of sessions}; default DEFAULT_MONTAGES.
         mysz: give one patient a rare myoclonic seizure or two (excluded by the benchmark).
+        missing_recordings: v1.x only, a partial copy: this many recordings (at least one with
+            seizures) stay listed in the spreadsheet but get no EDF or annotation file;
+            `_truth/recordings.csv` and `seizures.csv` mark them in their `missing` column.
         overwrite: replace an existing synthetic corpus at `out_dir`.
 
     Returns:
         pathlib.Path of the root. The ground truth is in `<root>/_truth/` (see `load_truth`).
     """
+    params, rates, montages = _settings(version, size, n_patients, sessions_per_patient, files_per_session,
+                                        minutes_per_file, seizures_scale, max_seizure_seconds, rates, montages)
+    patients = _plan(version, seed, params, min_patients_per_type, min_seizures_per_type, rates, montages, mysz)
+    missing = _missing_files(seed, version, patients, missing_recordings)
+    root = _prepare_out(out_dir, ("edf", "_DOCS", "_truth"), overwrite)
+
+    recordings, seizures, files, seizure_rows = [], [], [], {}
+    for patient in patients:
+        for f in patient.files:
+            rel = _relative_dir(version, f) / f"{f.stem}.edf"
+            channels, channel_events, truth = _simulate_file(f, seed)
+            if f.number not in missing:
+                _write_recording(root, version, seed, f, rel, channels, channel_events)
+            recordings.append(dict(edf_path=rel.as_posix(), patient_id=patient.pid, session=f"s{f.session:03d}",
+                                   token=f"t{f.token:03d}", split=patient.split, montage_kind=f.montage,
+                                   fs=f.fs, duration=f.duration, n_samples=f.duration * f.fs,
+                                   n_eeg_channels=len(f.electrodes), n_channels=len(channels),
+                                   n_seizures=len(truth), version=version, missing=f.number in missing))
+            seizure_rows[f.stem] = sorted(truth, key=lambda r: r["start"])
+            for row in seizure_rows[f.stem]:
+                seizures.append(dict(patient_id=patient.pid, session=f"s{f.session:03d}", token=f"t{f.token:03d}",
+                                     edf_path=rel.as_posix(), split=patient.split, montage_kind=f.montage,
+                                     version=version, fs=f.fs, **row, missing=f.number in missing))
+            files.append((f, rel))
+
+    if not version.startswith("2."):
+        write_spreadsheet(root, version, files, seizure_rows, np.random.default_rng([seed, 5]))
+
+    truth_dir = root / "_truth"
+    _write_csv(truth_dir / "recordings.csv", pd.DataFrame(recordings))
+    _write_csv(truth_dir / "seizures.csv", pd.DataFrame(seizures))
+    _write_csv(truth_dir / "patients.csv", pd.DataFrame([_patient_row(p) for p in patients]))
+    atomic_write_json(truth_dir / "corpus.json", dict(
+        kind="tusz", version=version, seed=seed, size=size, min_patients_per_type=min_patients_per_type,
+        min_seizures_per_type=min_seizures_per_type,
+        rates={str(k): v for k, v in rates.items()}, montages=montages, mysz=mysz,
+        missing_recordings=missing_recordings, n_recordings=len(recordings), n_seizures=len(seizures),
+        writer_sha256=writer_fingerprint(), **params))
+    return root
+
+
+def _settings(version, size, n_patients, sessions_per_patient, files_per_session, minutes_per_file,
+              seizures_scale, max_seizure_seconds, rates, montages):
+    """The preset with its explicit overrides, checked: (params, rates, montages)."""
     if version not in TUSZ_VERSIONS:
         raise ValueError(f"version must be one of {TUSZ_VERSIONS}, got {version!r}")
     params = _resolve(TUSZ_PRESETS, size, n_patients=n_patients, sessions_per_patient=sessions_per_patient,
@@ -170,66 +220,52 @@ def make_tusz_corpus(out_dir, version="2.0.3", n_patients=None, seed=0, size="te
     unknown = set(montages) - set(DEFAULT_MONTAGES)
     if unknown:
         raise ValueError(f"unknown montage directories {sorted(unknown)}; expected {sorted(DEFAULT_MONTAGES)}")
-    root = _prepare_out(out_dir, ("edf", "_DOCS", "_truth"), overwrite)
+    return params, rates, montages
 
-    rng = np.random.default_rng([seed, 0])
-    patients = _plan_tusz(rng, version, int(params["n_patients"]), int(params["sessions_per_patient"]),
-                          int(params["files_per_session"]), float(params["minutes_per_file"]),
-                          float(params["seizures_scale"]), params["max_seizure_seconds"],
-                          int(min_patients_per_type), int(min_seizures_per_type), rates, montages, mysz)
 
-    recordings, seizures, files, seizure_rows = [], [], [], {}
-    for patient in patients:
-        for f in patient.files:
-            rel = _relative_dir(version, f) / f"{f.stem}.edf"
-            channels, channel_events, truth = _simulate_file(f, seed)
-            hour, minute = divmod(int(np.random.default_rng([seed, 2, f.number]).integers(7 * 60, 18 * 60)), 60)
-            start = datetime.datetime(f.date.year, f.date.month, f.date.day, hour, minute, 0)
-            _write_edf(root / rel, f, channels, start)
+def _plan(version, seed, params, min_patients_per_type, min_seizures_per_type, rates, montages, mysz):
+    return _plan_tusz(np.random.default_rng([seed, 0]), version, int(params["n_patients"]),
+                      int(params["sessions_per_patient"]), int(params["files_per_session"]),
+                      float(params["minutes_per_file"]), float(params["seizures_scale"]),
+                      params["max_seizure_seconds"], int(min_patients_per_type), int(min_seizures_per_type),
+                      rates, montages, mysz)
 
-            names = list(channel_events)
-            channel_rows = [_tile(channel_events[name], f.duration) for name in names]
-            term = _merge([e for name in names for e in channel_events[name]])
-            term_rows = _tile(term, f.duration)
-            base = root / rel.with_suffix("")
-            if version.startswith("2."):
-                atomic_write_text(base.with_suffix(".csv"),
-                                  _csv_text(f.stem, f.duration, zip(names, channel_rows)))
-                atomic_write_text(base.with_suffix(".csv_bi"),
-                                  _csv_text(f.stem, f.duration, [("TERM", _tile(term, f.duration, "seiz"))]))
-            else:
-                atomic_write_text(base.with_suffix(".tse"), _tse_text(term_rows))
-                atomic_write_text(base.with_suffix(".tse_bi"), _tse_text(_tile(term, f.duration, "seiz")))
-                atomic_write_text(base.with_suffix(".lbl"), _lbl_text(f, channel_rows))
-                atomic_write_text(base.with_suffix(".lbl_bi"), _lbl_text(
-                    f, [_tile(channel_events[name], f.duration, "seiz") for name in names]))
 
-            n_eeg = len(_eeg_electrodes(f.montage))
-            recordings.append(dict(edf_path=rel.as_posix(), patient_id=patient.pid, session=f"s{f.session:03d}",
-                                   token=f"t{f.token:03d}", split=patient.split, montage_kind=f.montage,
-                                   fs=f.fs, duration=f.duration, n_samples=f.duration * f.fs,
-                                   n_eeg_channels=n_eeg, n_channels=len(channels),
-                                   n_seizures=len(truth), version=version))
-            for row in sorted(truth, key=lambda r: r["start"]):
-                seizures.append(dict(patient_id=patient.pid, session=f"s{f.session:03d}", token=f"t{f.token:03d}",
-                                     edf_path=rel.as_posix(), split=patient.split, montage_kind=f.montage,
-                                     version=version, fs=f.fs, **row))
-            seizure_rows[f.stem] = sorted(truth, key=lambda r: r["start"])
-            files.append((f, rel))
+def _missing_files(seed, version, patients, count):
+    """Numbers of the files a partial copy lacks: one with seizures, the rest drawn among all."""
+    files = [f for p in patients for f in p.files]
+    if count and version.startswith("2."):
+        raise ValueError("missing_recordings needs a v1.x corpus: v2.x lists no recordings beside the files")
+    if not 0 <= count < len(files):
+        raise ValueError(f"missing_recordings must be in [0, {len(files)}), got {count}")
+    if not count:
+        return set()
+    rng = np.random.default_rng([seed, 4])
+    seized = [f.number for f in files if f.seizures]
+    first = seized[rng.integers(len(seized))]
+    others = [f.number for f in files if f.number != first]
+    return {first, *(int(n) for n in rng.choice(others, size=count - 1, replace=False))}
 
-    if not version.startswith("2."):
-        _write_spreadsheet(root, version, files, seizure_rows)
 
-    truth_dir = root / "_truth"
-    _write_csv(truth_dir / "recordings.csv", pd.DataFrame(recordings))
-    _write_csv(truth_dir / "seizures.csv", pd.DataFrame(seizures))
-    _write_csv(truth_dir / "patients.csv", pd.DataFrame([_patient_row(p) for p in patients]))
-    atomic_write_json(truth_dir / "corpus.json", dict(
-        kind="tusz", version=version, seed=seed, size=size, min_patients_per_type=min_patients_per_type,
-        min_seizures_per_type=min_seizures_per_type,
-        rates={str(k): v for k, v in rates.items()}, montages=montages, mysz=mysz,
-        n_recordings=len(recordings), n_seizures=len(seizures), **params))
-    return root
+def _write_recording(root, version, seed, f, rel, channels, channel_events):
+    """The EDF file of one recording and its annotation files."""
+    hour, minute = divmod(int(np.random.default_rng([seed, 2, f.number]).integers(7 * 60, 18 * 60)), 60)
+    _write_edf(root / rel, f, channels, datetime.datetime(f.date.year, f.date.month, f.date.day, hour, minute, 0))
+    names = list(channel_events)
+    term = _merge([e for name in names for e in channel_events[name]])
+    base = root / rel.with_suffix("")
+    if version.startswith("2."):
+        atomic_write_text(base.with_suffix(".csv"), _csv_text(
+            f.stem, f.duration, zip(names, [_tile(channel_events[name], f.duration) for name in names])))
+        atomic_write_text(base.with_suffix(".csv_bi"),
+                          _csv_text(f.stem, f.duration, [("TERM", _tile(term, f.duration, "seiz"))]))
+        return
+    atomic_write_text(base.with_suffix(".tse"), _tse_text(_tile(term, f.duration)))
+    atomic_write_text(base.with_suffix(".tse_bi"), _tse_text(_tile(term, f.duration, "seiz")))
+    atomic_write_text(base.with_suffix(".lbl"), _lbl_text(f, [_tile(channel_events[name], f.duration)
+                                                              for name in names]))
+    atomic_write_text(base.with_suffix(".lbl_bi"), _lbl_text(f, [_tile(channel_events[name], f.duration, "seiz")
+                                                                 for name in names]))
 
 
 def _patient_row(p):

@@ -7,7 +7,17 @@ import datetime
 import numpy as np
 
 from kerasseizure.io import simulation as sim
+from kerasseizure.io.channels import SCALP_ELECTRODES, TCP20
 from kerasseizure.io.labels import PATIENT_WISE_TYPE_ORDER, SEIZURE_TYPES, TUSZ_COUNTS
+
+# EEG electrodes of a recording. TUSZ headers mostly carry the 21 of the 10-20 system with the
+# A1/A2 ear references (the 01_tcp_ar and 02_tcp_le folders); 03_tcp_ar_a recordings lack A1/A2
+# (19), and a rare one keeps only the 17 electrodes that TCP20 needs (no FZ/PZ/A1/A2): 163, 53
+# and 1 of 217 public v2.0.x headers.
+ELECTRODES_21 = SCALP_ELECTRODES
+ELECTRODES_19 = tuple(e for e in SCALP_ELECTRODES if e not in ("A1", "A2"))
+ELECTRODES_17 = tuple(e for e in SCALP_ELECTRODES if any(e in pair for pair in TCP20))
+
 
 def _stratified(rng, weights, count):
     """`count` draws whose frequencies follow `weights` as closely as possible (largest remainder,
@@ -48,6 +58,7 @@ class _File:
     duration: int = 0
     seizures: list = dataclasses.field(default_factory=list)
     extras: tuple = ()
+    electrodes: tuple = ELECTRODES_21
     shuffled: bool = False
     number: int = 0         # position in the corpus (seeds the file's own random stream)
 
@@ -172,6 +183,7 @@ def _plan_tusz(rng, version, n_patients, sessions_per_patient, files_per_session
             shuffled = bool(rng.random() < 0.2)
             for token in range(files_per_session):
                 patient.files.append(_File(patient, session, date, montage, fs, token, extras=extras,
+                                           electrodes=ELECTRODES_19 if montage == "03_tcp_ar_a" else ELECTRODES_21,
                                            shuffled=shuffled, number=number))
                 number += 1
             date += datetime.timedelta(days=int(rng.integers(1, 400)))
@@ -200,4 +212,22 @@ def _plan_tusz(rng, version, n_patients, sessions_per_patient, files_per_session
                 t += g
                 s.onset = t
                 t += s.duration
+    _keep_tcp20_electrodes_only(rng, patients)
     return patients
+
+
+def _keep_tcp20_electrodes_only(rng, patients):
+    """One 03_tcp_ar_a session (train/dev preferred) gets the rare 17-electrode header, when
+    another one keeps the common 19. Drawn after everything else so that the rest of the plan
+    does not depend on it."""
+    sessions = {}
+    for p in patients:
+        for f in p.files:
+            if f.montage == "03_tcp_ar_a":
+                sessions.setdefault((p.split != "eval", p.pid, f.session), []).append(f)
+    if len(sessions) < 2:
+        return
+    preferred = max(key[0] for key in sessions)
+    keys = sorted(key for key in sessions if key[0] == preferred)
+    for f in sessions[keys[rng.integers(len(keys))]]:
+        f.electrodes = ELECTRODES_17
