@@ -7,6 +7,7 @@ and LiteRT alone (no TensorFlow, no Keras).
 One module per group of sub-commands, each sub-command one `_add_<name>` function (its
 arguments) and one `_<name>` function (what it does, command-line glue over the library):
 
+    check.py     check (exit 1 when the audit finds problems)
     corpus.py    make-demo-data, describe, prepare
     export.py    export
     predict.py   predict
@@ -27,7 +28,7 @@ __all__ = ["CommandError", "build_parser", "main"]
 
 def build_parser():
     """The argparse parser of every sub-command."""
-    from kerasseizure.cli import corpus, export, predict, train
+    from kerasseizure.cli import check, corpus, export, predict, train
 
     parser = argparse.ArgumentParser(
         prog="kerasseizure",
@@ -35,16 +36,16 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (corpus._add_make_demo_data, corpus._add_describe, corpus._add_prepare, train._add_train,
-                train._add_evaluate, export._add_export, predict._add_predict):
+                train._add_evaluate, export._add_export, predict._add_predict, check._add_check):
         add(commands)
     return parser
 
 
 def main(argv=None):
-    """Run one sub-command; returns the exit code (0, or 2 on a KerasSeizureError)."""
+    """Run one sub-command; returns the exit code (0, the command's own code, or 2 on a KerasSeizureError)."""
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        return args.run(args) or 0
     except KerasSeizureError as error:
         print(f"kerasseizure {args.command}: error: {error}", file=sys.stderr)
         return 2
