@@ -3,6 +3,9 @@
 With a .tflite model this runs on NumPy, SciPy and LiteRT alone (no TensorFlow, no Keras): the
 preprocessing is `kerasseizure.export.litert_runtime` (`read_edf_recording`,
 `preprocess_recording`, `hms_views`), the NumPy references of the feature pipelines.
+
+Only the predictions go to stdout (with `--out -`); every status line and warning goes to stderr,
+so `kerasseizure predict ... --out - > predictions.csv` writes a clean CSV.
 """
 
 import math
@@ -11,9 +14,14 @@ from pathlib import Path
 
 from kerasseizure.cli.common import (
     HMS_EEG_SAMPLES, CommandError, _add_wavenet_options, _fit_shape, _given, _infer_hms_input, _infer_tusz_input,
-    _input_specs, _is_hms_root, _load_keras_model, _positive_int,
+    _input_specs, _is_hms_root, _load_keras_model, _positive_int, _warn,
 )
-from kerasseizure.errors import KerasSeizureError
+from kerasseizure.errors import KerasSeizureError, SignalError
+
+
+def _status(message):
+    """A progress / summary line: stderr, since stdout may carry the CSV (`--out -`)."""
+    print(message, file=sys.stderr)
 
 
 # ============================================================================ predict
@@ -90,11 +98,21 @@ def _class_names(args, n_classes, default):
 # ---------------------------------------------------------------------------- EDF (TUSZ)
 
 
-def _read_edf(path):
-    """(signals, electrode names, fs, duration) of an EDF's scalp electrodes (the library's reader)."""
+def _read_edf(path, fmax):
+    """(signals, electrode names, fs, duration) of an EDF's scalp electrodes (the library's reader).
+
+    Raises SignalError when an electrode's own rate cannot carry `fmax` Hz (None: no check):
+    resampling to 250 Hz adds nothing above the file's Nyquist frequency, so those bins would be
+    empty. The check reads the header only.
+    """
     from kerasseizure.export.litert_runtime import read_edf_recording
+    from kerasseizure.io.edf import read_header
 
     try:
+        rate = min((c.fs for c in read_header(path).electrodes().values()), default=None)
+        if fmax is not None and rate is not None and rate / 2 <= fmax:
+            raise SignalError(f"{path}: sampling rate below 2 x fmax ({rate:g} Hz; the model's features reach "
+                              f"fmax={fmax:g} Hz, which needs more than {2 * fmax:g} Hz)")
         return read_edf_recording(path)
     except KerasSeizureError as error:
         if str(path) in str(error):
@@ -118,6 +136,19 @@ def _edf_settings(model):
     return settings
 
 
+def _highest_frequency(model, settings):
+    """The highest frequency (Hz) the model's spectra keep, or None when no fmax is known.
+
+    fft/ses inputs state it; a raw-window model computes its spectra in its front-end, whose
+    config the export report keeps.
+    """
+    values = [float(s["fmax"]) for s in settings if s.get("kind") != "raw" and "fmax" in s]
+    frontend = (model.report or {}).get("frontend") or {}
+    if "fmax" in frontend:
+        values.append(float(frontend["fmax"]))
+    return max(values, default=None)
+
+
 def _predict_edf(model, paths, args):
     import numpy as np
     import pandas as pd
@@ -126,6 +157,7 @@ def _predict_edf(model, paths, args):
     from kerasseizure.io.labels import SEIZURE_TYPES
 
     settings = _edf_settings(model)
+    fmax = _highest_frequency(model, settings)
     classes = _class_names(args, model.n_classes, SEIZURE_TYPES)
     grids = {(float(s.get("wl", 1.0)), float(s.get("ws", 0.25))) for s in settings}
     if len(grids) != 1:
@@ -135,7 +167,7 @@ def _predict_edf(model, paths, args):
     step = math.floor(ws * TARGET_FS) / TARGET_FS
     frames = []
     for path in paths:
-        signals, names, fs, duration = _read_edf(path)
+        signals, names, fs, duration = _read_edf(path, fmax)
         try:
             arrays = [_fit_shape(preprocess_recording(signals, names, fs=fs, **options), shape, f"{path}")
                       for options, (_, shape) in zip(settings, model.specs)]
@@ -159,7 +191,7 @@ def _predict_edf(model, paths, args):
         frame["window"] = frame["window"].astype("Int64")
         frame["predicted"] = np.asarray(classes)[frame[classes].to_numpy(np.float64).argmax(axis=1)]
         frames.append(frame)
-        print(f"{path}: {n} windows, recording: {classes[int(np.argmax(pooled))]} ({pooled.max():.3f})")
+        _status(f"{path}: {n} windows, recording: {classes[int(np.argmax(pooled))]} ({pooled.max():.3f})")
     return pd.concat(frames, ignore_index=True)
 
 
@@ -200,6 +232,41 @@ def _model_hms_views(model):
     return views
 
 
+def _count_nan(path, window, kaggle, totals):
+    """Warn about the NaNs of one input and add them to `totals` (the keys of `prepare`'s NaN line).
+
+    The HMS views replace NaNs by the starters' rules (EEG: electrode or difference mean, all-NaN
+    -> 0; Kaggle spectrogram: 0 after standardisation) without a word; here they are counted as
+    the feature builder counts them.
+    """
+    import numpy as np
+
+    from kerasseizure.io.channels import HMS_EEG_COLUMNS
+    from kerasseizure.io.hms import HMS_EEG_FS
+    from kerasseizure.io.missing import fill_nan_with_channel_mean, longest_nan_runs
+
+    _, filled = fill_nan_with_channel_mean(window)
+    kaggle_nan = 0 if kaggle is None else int(np.isnan(kaggle).sum())
+    found = []
+    if filled.total:
+        found.append(f"{filled.total} EEG values")
+        if filled.all_nan_channels:
+            found.append("all-NaN channels " + ",".join(HMS_EEG_COLUMNS[i] for i in filled.all_nan_channels))
+        runs = longest_nan_runs(window)
+        runs[list(filled.all_nan_channels)] = 0  # listed above; the gaps of the other channels matter here
+        if runs.any():
+            found.append(f"longest NaN run {runs.max()} samples ({runs.max() / HMS_EEG_FS:g} s) in "
+                         f"{HMS_EEG_COLUMNS[int(runs.argmax())]}")
+    if kaggle_nan:
+        found.append(f"{kaggle_nan} Kaggle spectrogram values")
+    if found:
+        _warn("predict", f"{path}: NaN filled in the 50 s window: " + ", ".join(found))
+    totals["eeg_values"] += filled.total
+    totals["eeg_ids"] += bool(filled.total)
+    totals["all_nan_channels"] += len(filled.all_nan_channels)
+    totals["kaggle_values"] += kaggle_nan
+
+
 def _predict_parquet(model, paths, root, split, args):
     import numpy as np
     import pandas as pd
@@ -237,6 +304,7 @@ def _predict_parquet(model, paths, root, split, args):
             offsets = dict(zip(table["eeg_id"].astype(int), (table["spectrogram_label_offset_seconds_min"]
                                                              + table["spectrogram_label_offset_seconds_max"]) / 2))
     rows = []
+    nan = dict.fromkeys(("eeg_values", "eeg_ids", "all_nan_channels", "kaggle_values"), 0)
     for path in paths:
         eeg = read_eeg_parquet(path)
         if eeg.shape[0] < HMS_EEG_SAMPLES:
@@ -251,6 +319,7 @@ def _predict_parquet(model, paths, root, split, args):
                 raise CommandError(f"{path}: eeg_id {eeg_id} is not listed in {root}/{split}.csv")
             kaggle = dataset.spectrogram_window(spectrogram_of[eeg_id], float(offsets.get(eeg_id, 0.0)),
                                                 split=split).values
+        _count_nan(path, window, kaggle, nan)
         inputs = hms_views(window, views, image_size=tuple(int(d) for d in image_shape[:2]) if image_shape else None,
                            kaggle_spectrogram=kaggle, standardize_over=report.get("standardize_over") or "panel",
                            eeg_options=eeg_options)
@@ -259,7 +328,9 @@ def _predict_parquet(model, paths, root, split, args):
         probabilities = probabilities / probabilities.sum()
         rows.append({"eeg_id": eeg_id, **dict(zip(HMS_VOTE_COLUMNS, probabilities))})
     frame = pd.DataFrame(rows, columns=["eeg_id", *HMS_VOTE_COLUMNS])
-    print(f"{len(frame)} eeg_id(s) predicted ({'+'.join(views)})")
+    _status(f"{len(frame)} eeg_id(s) predicted ({'+'.join(views)})")
+    _status(f"NaN fills: {nan['eeg_values']} EEG values in {nan['eeg_ids']} eeg_ids, {nan['all_nan_channels']} "
+            f"all-NaN channels, {nan['kaggle_values']} Kaggle values")
     return frame
 
 
@@ -285,7 +356,7 @@ def _predict(args):
 
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False)
-    print(f"wrote {len(frame)} rows to {args.out}")
+    _status(f"wrote {len(frame)} rows to {args.out}")
 
 
 def _add_predict(commands):

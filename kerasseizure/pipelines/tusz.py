@@ -215,7 +215,19 @@ def compute_seizure_windows(x, representation, params):
 
 
 def _read_seizure(corpus, row, montage, fs):
-    return corpus.read(row, montage=montage, fs=fs, start=float(row["start"]), stop=float(row["stop"])).signals
+    """The `Recording` of one seizure's range (kept whole: its flat_electrodes decide whether it is used)."""
+    return corpus.read(row, montage=montage, fs=fs, start=float(row["start"]), stop=float(row["stop"]))
+
+
+def _slow_recordings(seizures, recordings, fmax):
+    """{edf_path: file rate} of the seizures' recordings whose Nyquist frequency is not above `fmax` Hz.
+
+    Resampling to `fs` adds no content above the file's own Nyquist frequency: the bins up there
+    would hold only resampling leakage. Needs the index only (no signal read).
+    """
+    rates = seizures["edf_path"].map(dict(zip(recordings["edf_path"], recordings["fs"]))).astype(float)
+    slow = rates / 2 <= fmax  # NaN (rate unknown) is left to the reader's own error
+    return dict(zip(seizures.loc[slow, "edf_path"], rates[slow]))
 
 
 def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250, montage="tcp20", wl=1.0,
@@ -238,7 +250,10 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
         splits: splits pooled (default the benchmark's train + dev / dev_test).
         dtype: storage dtype of the arrays ("float32" or "float16").
         skip_bad: a seizure whose segment cannot be read or transformed (EDF error, non-finite
-            samples, an all-zero window) is skipped and counted instead of raising.
+            samples, an all-zero window), whose recording has a flat (constant) electrode over the
+            seizure, or whose recording's own rate is at most 2 x fmax is skipped and counted
+            (reasons "unreadable", "non-finite samples", "transform error", "flat electrode",
+            "sampling rate below 2 x fmax") instead of raising.
         rebuild: recompute even when a complete cache exists.
         progress: progress line on stderr while building.
         in_memory: load the arrays into memory instead of memory-mapping them.
@@ -247,9 +262,10 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
         TUSZFeatures.
 
     Raises:
-        ValueError: unknown representation; SignalError: fmax above Nyquist, a segment with the
-        wrong number of channels, bad values (unless skip_bad); EDFError: unreadable recording or
-        missing electrodes (unless skip_bad).
+        ValueError: unknown representation; SignalError: fmax above the Nyquist frequency of `fs`,
+        a segment with the wrong number of channels; unless skip_bad: recordings whose file rate
+        is at most 2 x max(fmax) (all named), a flat electrode, bad values; EDFError: unreadable
+        recording or missing electrodes (unless skip_bad).
     """
     from kerasseizure.io.tusz import BENCHMARK_SPLITS, TUSZCorpus
     from kerasseizure.signal import filters, reference, saliency, spectral
@@ -272,6 +288,13 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
 
     seizures, excluded = corpus.benchmark_seizures(types, splits)
     seizures = seizures.reset_index(drop=True)
+    top = max(fmax) if isinstance(fmax, tuple) else fmax
+    slow = _slow_recordings(seizures, corpus.recordings, top)
+    if slow and not skip_bad:
+        listing = "; ".join(f"{path} ({rate:g} Hz)" for path, rate in slow.items())
+        raise SignalError(f"{listing}: sampling rate below 2 x fmax (fmax={top:g} Hz needs more than {2 * top:g} "
+                          "Hz): the spectrum above the file's Nyquist frequency would be empty; lower fmax or "
+                          "pass skip_bad=True")
     used = corpus.recordings[corpus.recordings["edf_path"].isin(seizures["edf_path"])]
     params = {"fs": float(fs), "wl": float(wl), "ws": float(ws), "fmax": fmax}
     if representation != "fft":
@@ -297,16 +320,28 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
     def compute(position):
         row = seizures.iloc[position]
         where = f"{row['edf_path']} [{float(row['start']):.3f}, {float(row['stop']):.3f}) s"
+        if row["edf_path"] in slow:  # only with skip_bad: otherwise the check above raised
+            return cache_lib.ItemResult(meta={"n_samples": 0, "error": f"file rate {slow[row['edf_path']]:g} Hz, "
+                                                                      f"fmax {top:g} Hz"},
+                                        skipped="sampling rate below 2 x fmax")
         try:
-            x = _read_seizure(corpus, row, montage, fs)
+            recording = _read_seizure(corpus, row, montage, fs)
         except KerasSeizureError as error:
             if not skip_bad:
                 raise
             return cache_lib.ItemResult(meta={"n_samples": 0, "error": str(error)}, skipped="unreadable")
+        x = recording.signals
         if x.ndim != 2 or x.shape[0] != n_channels:
             raise SignalError(f"{where}: expected {n_channels} channels ({montage}), got shape {x.shape}")
         n_samples = int(x.shape[-1])
         meta = {"n_samples": n_samples, "error": ""}
+        if recording.flat_electrodes:
+            # A disconnected electrode leaves each bipolar channel built from it with its partner's signal only.
+            problem = f"flat electrode(s) {', '.join(recording.flat_electrodes)} (constant over the range read)"
+            if not skip_bad:
+                raise SignalError(f"{where}: {problem}")
+            meta["error"] = problem
+            return cache_lib.ItemResult(meta=meta, skipped="flat electrode")
         if fft_window_count(n_samples, fs, wl, ws) == 0:
             meta["error"] = f"{n_samples} samples, one window needs more than {length}"
             return cache_lib.ItemResult(meta=meta, skipped="shorter than one window")

@@ -1,5 +1,6 @@
 """TUSZ pipeline: shapes, window counts, values, determinism, folds, shards, cache behaviour, bad input."""
 
+import dataclasses
 import json
 import math
 
@@ -7,10 +8,12 @@ import numpy as np
 import pytest
 
 from kerasseizure.errors import EDFError, SignalError
+from kerasseizure.io.tusz import TUSZCorpus
 from kerasseizure.pipelines import build_tusz_features, tusz_dataset
 from kerasseizure.pipelines import tusz as tusz_pipeline
 from kerasseizure.signal import fft_window_count, fft_windows
 from kerasseizure.training.folds import seizure_wise_folds
+from tests.io.conftest import V2_SPEC, build_v2_corpus, tusz_channels, v2_stem, write_edf
 
 
 def first_batch(ds):
@@ -183,7 +186,8 @@ def test_bad_input_errors(tusz_corpus, tmp_path, monkeypatch):
         build_tusz_features(tusz_corpus, "fft", tmp_path, fmax=(24, 48))
 
     original = tusz_pipeline._read_seizure
-    monkeypatch.setattr(tusz_pipeline, "_read_seizure", lambda *a: original(*a)[:19])
+    monkeypatch.setattr(tusz_pipeline, "_read_seizure",
+                        lambda *a: dataclasses.replace(original(*a), signals=original(*a).signals[:19]))
     with pytest.raises(SignalError, match="expected 20 channels"):
         build_tusz_features(tusz_corpus, "fft", tmp_path, types=("gnsz",), progress=False)
 
@@ -200,3 +204,47 @@ def test_bad_input_errors(tusz_corpus, tmp_path, monkeypatch):
     assert f.seizures["skipped"].tolist()[0] == "unreadable" and f.report["skipped"] == {"unreadable": 1}
     assert "electrodes missing" in f.report["skipped_seizures"][0]["detail"]
     assert list(tmp_path.glob(".*")) == []
+
+
+# A hand-made v2.0.3 tree (tests/io/conftest.py): fnsz in a 512 Hz train file, gnsz and tcsz in a
+# 250 Hz dev file (the eval file is not part of the benchmark).
+
+
+def test_recordings_sampled_below_twice_fmax_raise_or_are_skipped(tmp_path, monkeypatch):
+    # 40 Hz: Nyquist 20 Hz <= fmax 24. (At 32 Hz T4's 16 Hz sine would sample as a flat electrode.)
+    spec = [dict(V2_SPEC[0], fs=40), *V2_SPEC[1:]]
+    corpus = TUSZCorpus(build_v2_corpus(str(tmp_path / "corpus"), spec))
+    slow = corpus.seizures.loc[corpus.seizures["label"] == "fnsz", "edf_path"].iloc[0]
+    read = []
+    original = tusz_pipeline._read_seizure
+    monkeypatch.setattr(tusz_pipeline, "_read_seizure", lambda corpus, row, *a: read.append(row["edf_path"]) or
+                        original(corpus, row, *a))
+    with pytest.raises(SignalError, match="sampling rate below 2 x fmax") as error:
+        build_tusz_features(corpus, "fft", tmp_path / "cache", progress=False)
+    assert str(error.value).startswith(f"{slow} (40 Hz): ") and read == []  # decided from the index alone
+    with pytest.warns(UserWarning, match="sampling rate below 2 x fmax"):
+        f = build_tusz_features(corpus, "fft", tmp_path / "cache", skip_bad=True, progress=False)
+    assert f.report["skipped"] == {"sampling rate below 2 x fmax": 1} and slow not in read
+    assert f.skipped["edf_path"].tolist() == [slow] and f.report["skipped_seizures"][0]["detail"] == \
+        "file rate 40 Hz, fmax 24 Hz"
+    assert (f.seizures.loc[f.seizures["edf_path"] != slow, "n_windows"] > 0).all()
+    # 12 Hz lies below the file's Nyquist frequency: nothing to skip.
+    assert len(build_tusz_features(corpus, "fft", tmp_path / "cache", fmax=12, progress=False).skipped) == 0
+
+
+def test_a_flat_electrode_raises_or_is_skipped(tmp_path):
+    root = build_v2_corpus(str(tmp_path / "corpus"))
+    spec = V2_SPEC[1]
+    # C3 disconnected for the whole dev recording (both of its seizures): a constant 12.5 uV.
+    channels = [(label, fs, unit, np.full_like(signal, 12.5) if label == "EEG C3-LE" else signal)
+                for label, fs, unit, signal in tusz_channels(spec)]
+    flat = write_edf(v2_stem(root, spec) + ".edf", channels, spec["duration"])
+    corpus = TUSZCorpus(root)
+    with pytest.raises(SignalError, match="flat electrode") as error:
+        build_tusz_features(corpus, "fft", tmp_path / "cache", progress=False)
+    assert str(error.value).startswith(f"{flat} [2.000, 6.000) s: flat electrode(s) C3")
+    with pytest.warns(UserWarning, match="flat electrode"):
+        f = build_tusz_features(corpus, "fft", tmp_path / "cache", skip_bad=True, progress=False)
+    assert f.report["skipped"] == {"flat electrode": 2}
+    assert f.skipped["label"].tolist() == ["gnsz", "tcsz"] and (f.skipped["edf_path"] == flat).all()
+    assert f.seizures.loc[f.seizures["label"] == "fnsz", "n_windows"].item() > 0
