@@ -37,17 +37,37 @@ def table_parser(name, description):
                         help="where the artefacts go (default: results/%s)" % name)
     parser.add_argument("--synthetic-dir", type=Path, default=Path("demo-data"),
                         help="where the synthetic corpora are generated when absent (default: demo-data)")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="go on without the bad or missing files of a real corpus (the audit line and "
+                             "the feature report count them) instead of stopping at the first")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
+def run_table(main, name):
+    """Run a table's `main`; a bad corpus ends with its message and exit code 2, not a traceback."""
+    from kerasseizure.errors import KerasSeizureError
+
+    try:
+        main()
+    except KerasSeizureError as error:
+        print(f"python -m reproduce.{name}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _synthetic_corpus(root, make, settings, log):
-    """Reuse a complete synthetic corpus made with `settings`, else (re)generate it."""
+    """Reuse a complete synthetic corpus made with `settings` by this writer, else (re)generate it."""
+    from kerasseizure.io.synthetic.common import writer_fingerprint
+
     marker = Path(root) / "_truth" / "corpus.json"
     if marker.is_file():
         made = json.loads(marker.read_text(encoding="utf-8"))
-        if all(made.get(key) == value for key, value in settings.items()):
+        same = all(made.get(key) == value for key, value in settings.items())
+        if same and made.get("writer_sha256") == writer_fingerprint():
             return Path(root)
+        if same:
+            log(f"the synthetic corpus at {root} was written by another version of the writer")
     log(f"generating the synthetic corpus at {root} ({settings})")
     # corpus.json is written last: a corpus without it is incomplete and is replaced.
     return make(root, overwrite=True, **settings)
@@ -73,6 +93,21 @@ def synthetic_hms(synthetic_dir, size, seed, log=print):
     from kerasseizure.io.synthetic import make_hms_corpus
 
     return _synthetic_corpus(Path(synthetic_dir) / "hms", make_hms_corpus, {"size": size, "seed": seed}, log)
+
+
+def audit_line(corpus):
+    """The one-line audit (`kerasseizure.io.audit`) of a corpus the table has just opened.
+
+    Args:
+        corpus: a `TUSZCorpus` or `HMSDataset`; its index and tables are reused, so the audit adds
+            only the checks indexing does not make (binary annotations, TCP20 electrodes, parquet
+            lengths), never a second pass over the signals.
+    """
+    from kerasseizure.io.audit import audit
+
+    result = audit(corpus)
+    hint = "" if result.usable else f" (`kerasseizure check {result.root}` lists them)"
+    return result.summary_line() + hint
 
 
 def data_banner(synthetic, description):

@@ -187,8 +187,10 @@ def run(args):
     corpora, features = {}, {}
     for version, root in roots.items():
         quiet_log(f"indexing TUSZ v{version} at {root}")
-        corpora[version] = TUSZCorpus(root)
+        corpora[version] = TUSZCorpus(root, skip_bad=args.skip_bad)
+        quiet_log(common.audit_line(corpora[version]))
         features[version] = {rep: build_tusz_features(corpora[version], rep, cache_dir, progress=not args.quiet,
+                                                      skip_bad=args.skip_bad,
                                                       **FEATURES) for rep in ("fft", "ses")}
     timings["features"] = time.monotonic() - t
 
@@ -281,4 +283,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.run_table(main, NAME))

@@ -36,7 +36,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reproduce.common import (  # noqa: E402
-    Progress, data_banner, run_record, synthetic_hms, synthetic_hms_custom, table_parser, write_results,
+    Progress, audit_line, data_banner, run_record, run_table, synthetic_hms, synthetic_hms_custom, table_parser,
+    write_results,
 )
 from reproduce.published import published_figures  # noqa: E402
 
@@ -162,6 +163,7 @@ def load_data(args, preset, log):
             root = synthetic_hms_custom(args.synthetic_dir, corpus["name"], dict(settings, seed=args.seed), log=log)
         dataset = HMSDataset(root)
         synthetic = True
+    log(audit_line(dataset))
     labels = dataset.labels
     counts = labels["population"].value_counts().to_dict()
     description = (f"HMS {'synthetic corpus' if synthetic else 'train.csv'} at {root}: {len(labels)} eeg_ids, "
@@ -358,7 +360,8 @@ def main(argv=None):
 
     t = time.monotonic()
     log("features: building or loading the cache")
-    features = hx.build_features(dataset, cache_dir, list(configs.values()), progress=not args.quiet)
+    features = hx.build_features(dataset, cache_dir, list(configs.values()), progress=not args.quiet,
+                                 skip_bad=args.skip_bad)
     features_seconds = time.monotonic() - t
 
     folds = group_kfold_by_patient(features.table, 5)
@@ -435,4 +438,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_table(main, NAME))

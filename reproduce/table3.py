@@ -38,7 +38,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from reproduce.common import (  # noqa: E402
-    Progress, cpu_model, data_banner, run_record, synthetic_tusz, table_parser, write_results,
+    Progress, audit_line, cpu_model, data_banner, run_record, run_table, synthetic_tusz, table_parser,
+    write_results,
 )
 from reproduce.table3_export import (  # noqa: E402
     export_verified, load_keras_model, measure_latency, weights_fingerprint,
@@ -155,13 +156,15 @@ def load_features(args, preset, log):
         if not root.is_dir():
             raise SystemExit(f"--data-dir {root}: no such folder (expected the TUSZ v1.5.2 release, see docs/table3.md)")
         synthetic = False
-    corpus = TUSZCorpus(root)
+    corpus = TUSZCorpus(root, skip_bad=args.skip_bad)
+    log(audit_line(corpus))
     timings["corpus_seconds"] = round(time.perf_counter() - start, 3)
     versions = sorted(set(corpus.seizures["version"].astype(str))) if "version" in corpus.seizures else []
     if not synthetic and versions and versions != ["1.5.2"]:
         log(f"warning: the table's protocol is TUSZ v1.5.2; this corpus is {versions}")
     start = time.perf_counter()
-    features = build_tusz_features(corpus, "ses", cache_dir=args.cache_dir, progress=not args.quiet)
+    features = build_tusz_features(corpus, "ses", cache_dir=args.cache_dir, progress=not args.quiet,
+                                   skip_bad=args.skip_bad)
     timings["features_seconds"] = round(time.perf_counter() - start, 3)
     kind = f"synthetic TUSZ v1.5.2 layout, size {preset['corpus_size']!r}, seed 0" if synthetic else \
         f"TUSZ {'/'.join(versions) or '?'} at {root}"
@@ -401,4 +404,4 @@ __all__ = [
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_table(main, NAME))

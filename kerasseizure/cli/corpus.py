@@ -64,6 +64,13 @@ def _describe(args):
             if len(corpus.skipped):
                 print(f"\nskipped {len(corpus.skipped)} bad file(s):")
                 print(corpus.skipped.to_string(index=False))
+            if len(corpus.missing):
+                print(f"\n{len(corpus.missing)} recording(s) listed in {corpus.spreadsheet} are missing "
+                      f"({int(corpus.missing['n_seizures'].sum())} seizures):")
+                print(corpus.missing[["sheet", "edf_path", "n_seizures"]].to_string(index=False))
+            if len(corpus.mismatches):
+                print(f"\n{len(corpus.mismatches)} annotation disagreement(s) (the spreadsheet is used):")
+                print(corpus.mismatches.to_string(index=False))
 
 
 def _add_describe(commands):
