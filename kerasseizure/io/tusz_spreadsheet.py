@@ -9,6 +9,7 @@ numbers stand only on the first row of a patient or session, so they are taken f
 Older sheets end with a `TOTALS:` block whose column L holds text.
 """
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -157,7 +158,9 @@ def read_seizure_spreadsheet(path):
                                         f"{workbook.sheetnames}")
         recordings, seizures, sheet_of = [], [], {}
         for name in names:
-            listed, rows = _read_sheet(path, name, workbook[name].iter_rows(values_only=True))
+            # Closing the row generator closes its stream too, when a sheet ends early or raises.
+            with contextlib.closing(workbook[name].iter_rows(values_only=True)) as sheet_rows:
+                listed, rows = _read_sheet(path, name, sheet_rows)
             for file_name, row in listed.items():
                 if file_name in sheet_of:
                     raise AnnotationError(path, f"sheet {name!r} row {row['excel_row']}: {file_name} is also "
