@@ -333,6 +333,22 @@ def v2_corpus(tmp_path_factory):
     return build_v2_corpus(os.fspath(tmp_path_factory.mktemp("tusz_v2")))
 
 
+def write_annotation(path, text, newline="\n"):
+    """Write an annotation file with the given line ends (released files may use CRLF)."""
+    path.write_bytes(text.replace("\n", newline).encode())
+    return path
+
+
+def assert_refused(read, path, line, fragment, **kwargs):
+    """`read(path, **kwargs)` raises an AnnotationError that starts with the path and names the line."""
+    from kerasseizure.errors import AnnotationError
+
+    with pytest.raises(AnnotationError) as caught:
+        read(path, **kwargs)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and f"line {line}:" in message and fragment in message, message
+
+
 @pytest.fixture
 def copy_corpus(tmp_path):
     """Copy a session corpus into this test's folder so the test may damage it."""

@@ -1,7 +1,6 @@
 """The corpus audit (kerasseizure.io.audit) on synthetic TUSZ v1.5.2 and HMS copies, damaged one file at a time."""
 
 import os
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -34,15 +33,6 @@ def tusz_recordings(tusz_root):
     """The clean corpus' recordings, paths relative to its root."""
     recordings = TUSZCorpus(tusz_root).recordings
     return recordings.assign(relative=[os.path.relpath(p, tusz_root) for p in recordings["edf_path"]])
-
-
-@pytest.fixture
-def copy_of(tmp_path):
-    def copy(root):
-        target = os.fspath(tmp_path / "copy")
-        shutil.copytree(root, target)
-        return target
-    return copy
 
 
 def _problems(result):
@@ -170,8 +160,8 @@ def _delete_tse_bi(stem):
     (_rename_t3, "montage_incomplete"),
     (_delete_tse_bi, "missing_annotation"),
 ])
-def test_damaged_tusz_file_is_one_problem(tusz_root, tusz_recordings, copy_of, damage, kind):
-    root = copy_of(tusz_root)
+def test_damaged_tusz_file_is_one_problem(tusz_root, tusz_recordings, copy_corpus, damage, kind):
+    root = copy_corpus(tusz_root)
     # A train recording with seizures and every TCP20 electrode (01_tcp_ar).
     target = tusz_recordings[(tusz_recordings["split"] == "train") & (tusz_recordings["n_seizures"] > 0)
                              & (tusz_recordings["montage_kind"] == "tcp_ar")].iloc[0]
@@ -181,8 +171,8 @@ def test_damaged_tusz_file_is_one_problem(tusz_root, tusz_recordings, copy_of, d
     assert not result.usable
 
 
-def test_tse_disagreeing_with_the_spreadsheet_is_a_warning(tusz_root, tusz_recordings, copy_of):
-    root = copy_of(tusz_root)
+def test_tse_disagreeing_with_the_spreadsheet_is_a_warning(tusz_root, tusz_recordings, copy_corpus):
+    root = copy_corpus(tusz_root)
     target = tusz_recordings[(tusz_recordings["split"] == "train") & (tusz_recordings["n_seizures"] > 0)].iloc[0]
 
     def relabel(events):
@@ -213,8 +203,8 @@ def _flatten_electrode(path, label=b"EEG T3-"):
         handle.write(data)
 
 
-def test_flat_electrode_is_found_when_signals_are_read(tusz_root, tusz_recordings, copy_of):
-    root = copy_of(tusz_root)
+def test_flat_electrode_is_found_when_signals_are_read(tusz_root, tusz_recordings, copy_corpus):
+    root = copy_corpus(tusz_root)
     path = os.path.join(root, tusz_recordings["relative"].iloc[0])
     _flatten_electrode(path)
     assert "flat_channel" not in set(audit(root).findings["kind"])
@@ -285,15 +275,15 @@ def _garble(path):
      "spectrogram_too_short"),
     (lambda root, ids: _garble(_eeg(root, ids.eeg_id)) or _eeg(root, ids.eeg_id), "unreadable_parquet"),
 ])
-def test_damaged_hms_file_is_one_problem(hms_root, hms_ids, copy_of, damage, kind):
-    root = copy_of(hms_root)
+def test_damaged_hms_file_is_one_problem(hms_root, hms_ids, copy_corpus, damage, kind):
+    root = copy_corpus(hms_root)
     path = damage(root, hms_ids.iloc[0])
     result = audit(root)
     assert _problems(result) == [(path, kind)]
 
 
-def test_nan_run_is_a_warning_when_signals_are_read(hms_root, hms_ids, copy_of):
-    root = copy_of(hms_root)
+def test_nan_run_is_a_warning_when_signals_are_read(hms_root, hms_ids, copy_corpus):
+    root = copy_corpus(hms_root)
     clean = next(i for i in hms_ids["eeg_id"] if not pd.read_parquet(_eeg(root, i)).isna().any().any())
     path = _eeg(root, clean)
     frame = pd.read_parquet(path)
@@ -306,16 +296,16 @@ def test_nan_run_is_a_warning_when_signals_are_read(hms_root, hms_ids, copy_of):
     assert result.usable and result.summary["eegs_with_nan"] >= 1
 
 
-def test_bad_train_csv_is_unreadable(hms_root, copy_of):
-    root = copy_of(hms_root)
+def test_bad_train_csv_is_unreadable(hms_root, copy_corpus):
+    root = copy_corpus(hms_root)
     path = os.path.join(root, "train.csv")
     pd.read_csv(path).drop(columns="patient_id").to_csv(path, index=False)
     with pytest.raises(TableError, match="patient_id"):
         audit(root)
 
 
-def test_eeg_columns_are_checked(hms_root, hms_ids, copy_of):
-    root = copy_of(hms_root)
+def test_eeg_columns_are_checked(hms_root, hms_ids, copy_corpus):
+    root = copy_corpus(hms_root)
     path = _eeg(root, hms_ids["eeg_id"].iloc[1])
     pd.read_parquet(path).drop(columns=HMS_EEG_COLUMNS[0]).to_parquet(path, index=False)
     result = audit(root)

@@ -6,11 +6,15 @@ column header, then one row per channel per event (.csv) or TERM rows of seiz/bc
 Consecutive rows of one channel touch exactly; seizure times differ slightly between channels.
 """
 
+import functools
+
 import pandas as pd
 import pytest
 
 from kerasseizure.errors import AnnotationError
 from kerasseizure.io.tusz_annotations import merge_channel_seizures, read_tusz_csv
+
+from .conftest import assert_refused, write_annotation
 
 CSV = """# version = csv_v1.0.0
 # bname = aaaaaaac_s001_t000
@@ -47,16 +51,10 @@ TERM,183.3055,301.0000,bckg,1.0000
 
 
 def _write(tmp_path, text, name="aaaaaaac_s001_t000.csv", newline="\n"):
-    path = tmp_path / name
-    path.write_bytes(text.replace("\n", newline).encode())
-    return path
+    return write_annotation(tmp_path / name, text, newline)
 
 
-def _refused(path, line, fragment, **kwargs):
-    with pytest.raises(AnnotationError) as caught:
-        read_tusz_csv(path, **kwargs)
-    message = str(caught.value)
-    assert message.startswith(str(path)) and f"line {line}:" in message and fragment in message, message
+_refused = functools.partial(assert_refused, read_tusz_csv)
 
 
 def test_release_layout_parses_to_the_hand_written_rows(tmp_path):

@@ -5,11 +5,15 @@ _AAREADME.txt): an empty first line, the version, 22 montage lines with the rele
 spacing, one level, the 28-symbol table, blank lines between blocks, one-hot label lines.
 """
 
+import functools
+
 import pandas as pd
 import pytest
 
 from kerasseizure.errors import AnnotationError
 from kerasseizure.io.tusz_annotations import read_lbl, read_tse
+
+from .conftest import assert_refused, write_annotation
 
 HEAD = """
 version = lbl_v1.0.0
@@ -82,16 +86,10 @@ TSE = """version = tse_v1.0.0
 
 
 def _write(tmp_path, text, name="00000258_s002_t000.lbl", newline="\n"):
-    path = tmp_path / name
-    path.write_bytes(text.replace("\n", newline).encode())
-    return path
+    return write_annotation(tmp_path / name, text, newline)
 
 
-def _refused(path, line, fragment, **kwargs):
-    with pytest.raises(AnnotationError) as caught:
-        read_lbl(path, **kwargs)
-    message = str(caught.value)
-    assert message.startswith(str(path)) and f"line {line}:" in message and fragment in message, message
+_refused = functools.partial(assert_refused, read_lbl)
 
 
 def test_release_layout_parses_to_the_hand_written_rows(tmp_path):

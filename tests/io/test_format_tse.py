@@ -10,6 +10,8 @@ import pytest
 from kerasseizure.errors import AnnotationError
 from kerasseizure.io.tusz_annotations import read_tse, read_tse_bi
 
+from .conftest import write_annotation
+
 TSE = """version = tse_v1.0.0
 
 0.0000 10.2775 bckg 1.0000
@@ -33,9 +35,7 @@ TSE_BI = """version = tse_v1.0.0
 
 
 def _write(tmp_path, text, name="00000258_s002_t000.tse", newline="\n"):
-    path = tmp_path / name
-    path.write_bytes(text.replace("\n", newline).encode())
-    return path
+    return write_annotation(tmp_path / name, text, newline)
 
 
 def test_release_layout_parses_to_the_hand_written_rows(tmp_path):
