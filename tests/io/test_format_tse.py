@@ -10,7 +10,7 @@ import pytest
 from kerasseizure.errors import AnnotationError
 from kerasseizure.io.tusz_annotations import read_tse, read_tse_bi
 
-from .conftest import write_annotation
+from .conftest import assert_refused, write_annotation
 
 TSE = """version = tse_v1.0.0
 
@@ -66,11 +66,7 @@ def test_bi_file(tmp_path):
     ("0.0000 10.2775 bckg", "1.0000 10.2775 bckg", 3, "first event starts at 1 s"),
 ])
 def test_broken_files_are_refused_with_file_and_line(tmp_path, old, new, line, fragment):
-    path = _write(tmp_path, TSE.replace(old, new))
-    with pytest.raises(AnnotationError) as caught:
-        read_tse(path)
-    message = str(caught.value)
-    assert message.startswith(str(path)) and f"line {line}:" in message and fragment in message, message
+    assert_refused(read_tse, _write(tmp_path, TSE.replace(old, new)), line, fragment)
 
 
 def test_events_past_the_recording_and_no_events(tmp_path):
