@@ -8,7 +8,12 @@ import contextlib
 import json
 import os
 import secrets
+import re
 from pathlib import Path
+
+PARTIAL_TAG = ".partial"
+# The temporary names `atomic_path` gives: .<name>.<12 hex digits>.partial<suffix>
+PARTIAL_NAME = re.compile(r"\..+\.[0-9a-f]{12}\.partial(\.[^.]*)?")
 
 
 @contextlib.contextmanager
@@ -23,7 +28,7 @@ def atomic_path(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Created exclusively with mode 0o666 so the user's umask applies (mkstemp would force 0600).
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.partial{path.suffix}"
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}{PARTIAL_TAG}{path.suffix}"
     os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         yield Path(tmp)
@@ -31,6 +36,20 @@ def atomic_path(path):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def remove_stale_partials(folder):
+    """Delete the temporary files that interrupted `atomic_path` writes left under `folder`.
+
+    Call it when a run starts in `folder` (not while another process writes there). Returns the
+    number of files removed.
+    """
+    removed = 0
+    for path in Path(folder).rglob(".*.partial*"):
+        if path.is_file() and PARTIAL_NAME.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def atomic_write_text(path, text):

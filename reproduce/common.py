@@ -6,21 +6,20 @@ Results layout (`results/<table>/` by default):
     figures/*.png           confusion matrices, per-class F1, learning curves, example inputs
     record.json             config, seed, versions, git commit, hardware, timings; written last,
                             so its presence marks a complete set of artefacts
-    runs/                   the resumable work (one folder per protocol and fold, `run_folds`)
+    runs/                   the resumable work (one folder per run, `experiments.runs.run_folds`)
 
 Every file is written atomically; an interrupted command re-run with the same arguments loads
-the folds it finished and continues.
+the folds it finished and continues. Each run folder holds the fingerprint of its settings and
+data (`run.json`); a command with other settings refuses it (exit 2) unless `--overwrite`.
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 from kerasseizure.files import atomic_path, atomic_write_json, atomic_write_text
 
-PRESETS = ("test", "quick", "paper")
 RECORD_FILE = "record.json"
 
 
@@ -29,14 +28,18 @@ def table_parser(name, description):
     parser = argparse.ArgumentParser(prog=f"python -m reproduce.{name}", description=description)
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="real corpus folder (see docs/%s.md); default: the synthetic corpus" % name)
-    parser.add_argument("--preset", choices=PRESETS, default="quick",
+    parser.add_argument("--preset", default="quick", metavar="NAME|FILE",
                         help="test: seconds, for the test suite; quick (default): minutes on a laptop; "
-                             "paper: the published settings")
+                             "paper: the published settings; or a YAML file of your own with the same layout "
+                             "(`kerasseizure config show quick` prints one)")
     parser.add_argument("--seed", type=int, default=0, help="one seed for data order, initialisation, augmentation")
     parser.add_argument("--results-dir", type=Path, default=Path("results") / name,
                         help="where the artefacts go (default: results/%s)" % name)
     parser.add_argument("--synthetic-dir", type=Path, default=Path("demo-data"),
                         help="where the synthetic corpora are generated when absent (default: demo-data)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the runs of the results folder that were made with other settings "
+                             "(without it such a folder is refused, never mixed with)")
     parser.add_argument("--skip-bad", action="store_true",
                         help="go on without the bad or missing files of a real corpus (the audit line and "
                              "the feature report count them) instead of stopping at the first")
@@ -54,60 +57,6 @@ def run_table(main, name):
         print(f"python -m reproduce.{name}: error: {error}", file=sys.stderr)
         return 2
     return 0
-
-
-def _synthetic_corpus(root, make, settings, log):
-    """Reuse a complete synthetic corpus made with `settings` by this writer, else (re)generate it."""
-    from kerasseizure.io.synthetic.common import writer_fingerprint
-
-    marker = Path(root) / "_truth" / "corpus.json"
-    if marker.is_file():
-        made = json.loads(marker.read_text(encoding="utf-8"))
-        same = all(made.get(key) == value for key, value in settings.items())
-        if same and made.get("writer_sha256") == writer_fingerprint():
-            return Path(root)
-        if same:
-            log(f"the synthetic corpus at {root} was written by another version of the writer")
-    log(f"generating the synthetic corpus at {root} ({settings})")
-    # corpus.json is written last: a corpus without it is incomplete and is replaced.
-    return make(root, overwrite=True, **settings)
-
-
-def synthetic_tusz(synthetic_dir, version, size, seed, log=print, name=None, **options):
-    """Root of the synthetic TUSZ corpus of `version`, generated under `synthetic_dir` if needed.
-
-    Args:
-        name: folder name under `synthetic_dir` (default `tusz-<version>`); give presets that
-            differ in `options` their own folders so they do not replace each other.
-        **options: further `make_tusz_corpus` arguments (n_patients, min_patients_per_type, ...);
-            a corpus made with other values is regenerated.
-    """
-    from kerasseizure.io.synthetic import make_tusz_corpus
-
-    return _synthetic_corpus(Path(synthetic_dir) / (name or f"tusz-{version}"), make_tusz_corpus,
-                             {"version": version, "size": size, "seed": seed, **options}, log)
-
-
-def synthetic_hms(synthetic_dir, size, seed, log=print):
-    """Root of the synthetic HMS corpus, generated under `synthetic_dir` if needed."""
-    from kerasseizure.io.synthetic import make_hms_corpus
-
-    return _synthetic_corpus(Path(synthetic_dir) / "hms", make_hms_corpus, {"size": size, "seed": seed}, log)
-
-
-def audit_line(corpus):
-    """The one-line audit (`kerasseizure.io.audit`) of a corpus the table has just opened.
-
-    Args:
-        corpus: a `TUSZCorpus` or `HMSDataset`; its index and tables are reused, so the audit adds
-            only the checks indexing does not make (binary annotations, TCP20 electrodes, parquet
-            lengths), never a second pass over the signals.
-    """
-    from kerasseizure.io.audit import audit
-
-    result = audit(corpus)
-    hint = "" if result.usable else f" (`kerasseizure check {result.root}` lists them)"
-    return result.summary_line() + hint
 
 
 def data_banner(synthetic, description):
@@ -160,7 +109,7 @@ class Progress:
 
 def run_record(name, args, config, timings, data):
     """The JSON record of a table run: arguments, config, data, environment and timings."""
-    from kerasseizure.training.runs import environment
+    from kerasseizure.training.run_info import environment
 
     return {
         "table": name,
@@ -194,21 +143,6 @@ def write_results(results_dir, table, markdown, record, figures=None):
         table.to_csv(tmp, index=False)
     atomic_write_text(results_dir / "table.md", markdown)
     atomic_write_json(results_dir / RECORD_FILE, record)
-
-
-def synthetic_hms_custom(synthetic_dir, name, settings, log=print):
-    """Root of a synthetic HMS corpus made with explicit `make_hms_corpus` settings.
-
-    Args:
-        synthetic_dir: parent folder of the synthetic corpora.
-        name: the corpus folder under `synthetic_dir` (so it never replaces the shared `hms/`).
-        settings: `make_hms_corpus` keyword arguments (size, seed, n_eegs, ...); pairs as lists,
-            as corpus.json stores them, so an existing corpus made with them is reused.
-        log: callable(str) told when the corpus is generated.
-    """
-    from kerasseizure.io.synthetic import make_hms_corpus
-
-    return _synthetic_corpus(Path(synthetic_dir) / name, make_hms_corpus, dict(settings), log)
 
 
 def cpu_model():

@@ -1,6 +1,6 @@
 """Table 1's report: corpus statistics, the results table, its Markdown and notes, and figures.
 
-Used by `reproduce.table1` (which re-exports these names); the rows of the table are defined here.
+Used by `reproduce.table1`; the rows are those of `kerasseizure.experiments.seizure_types.ROWS`.
 """
 
 import json
@@ -8,18 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasseizure.experiments.seizure_types import ROWS
+
 NAME = "table1"
-# (table row, run key, kind); the published figures are looked up by the table row's name.
-ROWS = (
-    ("AdaBoost", "adaboost", "baseline"),
-    ("SGD", "sgd", "baseline"),
-    ("gradient boosting", "gradient_boosting", "baseline"),
-    ("k-NN", "knn", "baseline"),
-    ("SeizureNet single member", "member", "member"),
-    ("SeizureNet ensemble", "ensemble", "ensemble"),
-    ("student alone", "student", "student"),
-    ("student distilled from SeizureNet", "distilled", "distilled"),
-)
 SES_MAPS = ("log spectrum", "spectral-residual saliency", "center-surround saliency")
 
 
@@ -165,7 +156,7 @@ def notes_for(preset, settings, configs, synthetic, max_folds):
 
 
 def _seizure_level(predictions):
-    from kerasseizure.training.metrics import seizure_level_labels, seizure_level_scores
+    from kerasseizure.evaluation.metrics import seizure_level_labels, seizure_level_scores
 
     _, probs = seizure_level_scores(predictions["probs"], predictions["seizure"])
     _, labels = seizure_level_labels(predictions["label"], predictions["seizure"])
@@ -182,8 +173,8 @@ def pooled_seizure_predictions(fold_results):
 
 
 def make_figures(cv_results, protocols, classes, run_root, examples):
-    from kerasseizure.training.metrics import classification_report_frame
-    from kerasseizure.training.tusz_experiment import load_history
+    from kerasseizure.evaluation.metrics import classification_report_frame
+    from kerasseizure.experiments.tusz import load_history
     from reproduce import figures
 
     names = [c.upper() for c in classes]

@@ -4,7 +4,7 @@
     python -m reproduce.table2 --preset test            # seconds: the test suite's smoke run
     python -m reproduce.table2 --data-dir hms/ --preset paper   # the real Kaggle data, published settings
 
-Rows (each a cross-validated variant of `kerasseizure.training.hms_experiment`, GroupKFold(5) by
+Rows (each a cross-validated variant of `kerasseizure.experiments.hms`, GroupKFold(5) by
 patient on one row per eeg_id):
 
 - temporal (WaveNet): Deotte's WaveNet on the 0.1-20 Hz band-passed 8 differences (2000, 8);
@@ -23,8 +23,6 @@ Artefacts in results/table2/: table.md (data banner first), table.csv, record.js
 runs/ (resumable: a re-run loads finished folds and resumes an interrupted one).
 """
 
-import hashlib
-import json
 import os
 import sys
 import time
@@ -35,99 +33,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from kerasseizure.experiments.harmful_activity import PROTOCOL, ROWS, row_variants  # noqa: E402
 from reproduce.common import (  # noqa: E402
-    Progress, audit_line, data_banner, run_record, run_table, synthetic_hms, synthetic_hms_custom, table_parser,
-    write_results,
+    Progress, data_banner, run_record, run_table, table_parser, write_results,
 )
 from reproduce.published import published_figures  # noqa: E402
 
 NAME = "table2"
 CLASSES = ("Seizure", "LPD", "GPD", "LRDA", "GRDA", "Other")
 
-# Rows: (label, kind, variants, published key). kind "trained": one variant; "average": the
-# mean of the variants' OOF probabilities; "reference": no model; "not run": listed only.
-ROWS = (
-    ("temporal (WaveNet)", "trained", ("temporal",), "temporal (WaveNet)"),
-    ("spatial (spectrogram image)", "trained", ("spatial",), "spatial (EfficientNet)"),
-    ("both (average)", "average", ("temporal", "spatial"), "both (average)"),
-    ("fused end to end", "trained", ("fused",), None),
-    ("temporal + L/R swap", "trained", ("temporal_swap",), None),
-    ("spatial + L/R swap", "trained", ("spatial_swap",), None),
-    ("both + L/R swap", "average", ("temporal_swap", "spatial_swap"), None),
-    ("temporal, two-stage", "trained", ("temporal_two_stage",), None),
-    ("spatial, two-stage", "trained", ("spatial_two_stage",), "two-stage training"),
-    ("both, two-stage", "average", ("temporal_two_stage", "spatial_two_stage"), None),
-    ("3D CNN (time x chain x mel)", "trained", ("conv3d",), None),
-    ("reference: uniform 1/6", "reference", ("uniform",), None),
-    ("reference: training-fold prior", "reference", ("train prior",), None),
-)
-
-_PAPER_MODEL = dict(low_hz=0.1, high_hz=20.0, wavenet_blocks="starter", backbone="EfficientNetV2B2",
-                    image_size=None, batch_size=32)
-
-# Per preset: the synthetic corpus, the folds run, the shared model settings, per-model settings
-# (`model_overrides`, optional) and per-model schedules. `lr` lists set the epochs (one rate per epoch).
-PRESETS = {
-    "test": dict(
-        corpus=dict(name="hms-table2-test", size="tests", n_eegs=24, n_test=1, eegs_per_spectrogram=[1, 2],
-                    spectrograms_per_patient=[1, 1], extra_seconds=[0, 10], sub_rows=[1, 2],
-                    high_vote_fraction=0.4),
-        fold_indices=[0],
-        model=dict(low_hz=0.1, wavenet_blocks=[[4, 3, 2], [8, 3, 1]], backbone="EfficientNetV2B0",
-                   image_size=[32, 32], batch_size=8, eval_batch_size=32, conv3d_filters=[4], run_eagerly=True,
-                   recompute_batchnorm=2),
-        lr={"wavenet": [1e-3], "spectrogram": [1e-3], "fused": [1e-3], "conv3d": [1e-3]},
-        variants=("temporal", "spatial", "fused", "temporal_swap", "temporal_two_stage"),
-    ),
-    "quick": dict(
-        corpus=None,   # synthetic: the shared "demo" corpus (300 eeg_ids); 100 were too few to learn from
-        fold_indices=[0, 1],
-        # The image model is CompactSpectrogramNet on the EEG half at 256 x 64: an EfficientNet from
-        # random weights overfits 240 images (KL 1.6-1.9 against uniform 1.38), and the synthetic
-        # Kaggle panels hold little of the class (docs/table2.md). Its BatchNorm statistics are
-        # recomputed after training (the WaveNet has no BatchNorm).
-        model=dict(low_hz=0.1, wavenet_blocks=[[8, 3, 4], [16, 3, 2], [16, 3, 1]], backbone="compact",
-                   image_size=[256, 64], include_kaggle=False, kaggle_spectrogram=False, time_shift_views=4,
-                   batch_size=16, eval_batch_size=64),
-        # the image model also draws each eeg_id's image among its sub-row views (time shift)
-        model_overrides={"spectrogram": dict(time_shift=True, dropout=0.3, recompute_batchnorm=50)},
-        # WaveNet ~180 steps per fold; the rates decay so the last epochs settle
-        lr={"wavenet": [3e-3] * 5 + [2e-3, 2e-3, 1e-3, 1e-3, 5e-4, 3e-4, 1e-4],
-            "spectrogram": [1e-3] * 4 + [5e-4, 2e-4, 1e-4, 3e-5]},
-        # temporal_swap (2 more WaveNet folds, ~7 min) would take the preset past 15 minutes
-        variants=("temporal", "spatial", "spatial_swap"),
-    ),
-    "paper": dict(
-        corpus=None,   # synthetic: the shared "demo" corpus (300 eeg_ids)
-        fold_indices=None,
-        model=dict(_PAPER_MODEL, eval_batch_size=64),
-        lr=None,       # WAVENET_LR (5 epochs) for the WaveNet, EFFICIENTNET_LR (4 epochs) otherwise
-        variants=("temporal", "spatial", "fused", "temporal_swap", "spatial_swap", "temporal_two_stage",
-                  "spatial_two_stage", "conv3d"),
-    ),
-}
-
-
-def preset_configs(preset, seed):
-    """{variant: HMSExperimentConfig} of a preset."""
-    from kerasseizure.training.hms_experiment import VARIANTS, variant_config
-
-    spec = PRESETS[preset]
-    configs = {}
-    for variant in spec["variants"]:
-        model = VARIANTS[variant]["model"]
-        overrides = dict(spec["model"], **spec.get("model_overrides", {}).get(model, {}), seed=seed)
-        if spec["lr"] is not None:
-            overrides["lr"] = spec["lr"][model]
-            overrides["stage2_lr"] = spec["lr"][model]
-        if model == "conv3d":
-            overrides.pop("image_size", None)
-        configs[variant] = variant_config(variant, **overrides)
-    return configs
-
-
-def _hash(value):
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:10]
+# The published figure of a row, by its label (`reproduce.published`).
+PUBLISHED = {"temporal (WaveNet)": "temporal (WaveNet)", "spatial (spectrogram image)": "spatial (EfficientNet)",
+             "both (average)": "both (average)", "spatial, two-stage": "two-stage training"}
 
 
 def _fmt(value, digits=3):
@@ -143,72 +60,42 @@ def _published_text(key):
 # ------------------------------------------------------------------------------------- data
 
 
-def load_data(args, preset, log):
-    """(HMSDataset, synthetic flag, description, corpus seconds)."""
-    from kerasseizure.io.hms import HMSDataset
-
-    started = time.monotonic()
-    if args.data_dir is not None:
-        root = Path(args.data_dir)
-        if not (root / "train.csv").is_file():
-            raise SystemExit(f"--data-dir {root}: no train.csv there (see docs/hms.md for the expected layout)")
-        dataset = HMSDataset(root)
-        synthetic = False
-    else:
-        corpus = PRESETS[preset]["corpus"]
-        if corpus is None:
-            root = synthetic_hms(args.synthetic_dir, "demo", args.seed, log=log)
-        else:
-            settings = {k: v for k, v in corpus.items() if k != "name"}
-            root = synthetic_hms_custom(args.synthetic_dir, corpus["name"], dict(settings, seed=args.seed), log=log)
-        dataset = HMSDataset(root)
-        synthetic = True
-    log(audit_line(dataset))
+def describe_data(dataset, root, synthetic):
+    """One line on the HMS data a table was computed on."""
     labels = dataset.labels
     counts = labels["population"].value_counts().to_dict()
-    description = (f"HMS {'synthetic corpus' if synthetic else 'train.csv'} at {root}: {len(labels)} eeg_ids, "
-                   f"{labels['patient_id'].nunique()} patients, {counts.get('high', 0)} with >= 10 votes, "
-                   f"{counts.get('low', 0)} with 1-7, {counts.get('mixed', 0)} mixed")
-    return dataset, synthetic, description, time.monotonic() - started
+    return (f"HMS {'synthetic corpus' if synthetic else 'train.csv'} at {root}: {len(labels)} eeg_ids, "
+            f"{labels['patient_id'].nunique()} patients, {counts.get('high', 0)} with >= 10 votes, "
+            f"{counts.get('low', 0)} with 1-7, {counts.get('mixed', 0)} mixed")
 
 
 # ------------------------------------------------------------------------------------- rows
 
 
-def _row_scores(label, kind, variants, key, results, averages, references, not_run, n_folds):
-    published, source = _published_text(key)
-    row = {"row": label, "kind": kind, "variants": "+".join(variants)}
-    if kind == "not run" or any(v in not_run for v in variants):
-        row.update(kind="not run")
-        scored = None
-    elif kind == "trained":
-        result = results[variants[0]]
-        scored = {"pooled": result.pooled, "summary": result.summary}
-    elif kind == "average":
-        scored = averages[label]
-    else:
-        scored = references[variants[0]]
+def _row_scores(row, scored, n_folds):
+    published, source = _published_text(PUBLISHED.get(row.label))
+    variants = row_variants(row) or (row.key,)
+    out = {"row": row.label, "kind": row.kind if scored is not None else "not run", "variants": "+".join(variants)}
     for population in ("all", "high"):
         if scored is None:
-            row.update({f"kl_{population}_oof": np.nan, f"kl_{population}_mean": np.nan,
+            out.update({f"kl_{population}_oof": np.nan, f"kl_{population}_mean": np.nan,
                         f"kl_{population}_std": np.nan})
             continue
         summary = scored["summary"].get(f"kl_{population}", {})
-        row[f"kl_{population}_oof"] = scored["pooled"][f"kl_{population}"]
-        row[f"kl_{population}_mean"] = summary.get("mean", np.nan)
-        row[f"kl_{population}_std"] = summary.get("std", np.nan)
-    row["n_all"] = scored["pooled"]["n_all"] if scored else 0
-    row["n_high"] = scored["pooled"]["n_high"] if scored else 0
-    row["folds"] = n_folds if scored else 0
-    row["published"] = published
-    row["published_source"] = source
-    return row
+        out[f"kl_{population}_oof"] = scored["pooled"][f"kl_{population}"]
+        out[f"kl_{population}_mean"] = summary.get("mean", np.nan)
+        out[f"kl_{population}_std"] = summary.get("std", np.nan)
+    out["n_all"] = scored["pooled"]["n_all"] if scored else 0
+    out["n_high"] = scored["pooled"]["n_high"] if scored else 0
+    out["folds"] = n_folds if scored else 0
+    out["published"] = published
+    out["published_source"] = source
+    return out
 
 
-def build_table(results, averages, references, not_run, n_folds):
-    rows = [_row_scores(label, kind, variants, key, results, averages, references, not_run, n_folds)
-            for label, kind, variants, key in ROWS]
-    table = pd.DataFrame(rows)
+def build_table(scores, n_folds):
+    """The table: one row per experiment row, `scores[label]` (None: not run)."""
+    table = pd.DataFrame([_row_scores(row, scores.get(row.label), n_folds) for row in ROWS])
     for column in table.columns:
         if column.startswith("kl_"):
             table[column] = table[column].astype(float).round(6)
@@ -256,7 +143,7 @@ def markdown(table, banner, configs, preset, fold_text, not_run, notes):
 
 def make_figures(features, results, averages, folds_run):
     from kerasseizure.io.channels import WAVENET_PAIRS
-    from kerasseizure.training.hms_experiment import per_class_kl
+    from kerasseizure.experiments.hms import per_class_kl
     from reproduce.figures import (confusion_matrix_figure, eeg_examples_figure, grouped_bars_figure,
                                    image_examples_figure, learning_curves_figure)
 
@@ -337,45 +224,19 @@ def parser():
 
 
 def main(argv=None):
-    from kerasseizure.training import hms_experiment as hx
-    from kerasseizure.training.folds import group_kfold_by_patient
+    from kerasseizure.experiments import hms as hx
+    from kerasseizure.experiments.harmful_activity import HarmfulActivityExperiment, hms_root
+    from kerasseizure.experiments.presets import load_preset
 
     args = parser().parse_args(argv)
     started = time.monotonic()
-    preset = args.preset
-    spec = PRESETS[preset]
+    settings_preset = load_preset(args.preset)
+    preset = settings_preset.name
     results_dir = Path(args.results_dir)
-    cache_dir = Path(args.cache_dir) if args.cache_dir is not None else results_dir / "cache"
     progress = Progress(1, NAME, quiet=args.quiet)
     log = progress.log
     if args.quiet:
         os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
-
-    dataset, synthetic, description, corpus_seconds = load_data(args, preset, log)
-    configs = preset_configs(preset, args.seed)
-    not_run = {}
-    if "conv3d" not in configs:
-        not_run["conv3d"] = ("paper preset only: too slow for this preset on CPU; it runs on the 4 EEG chain "
-                             "mel panels, the pipeline does not yet produce the 16-difference 3D tensor")
-
-    t = time.monotonic()
-    log("features: building or loading the cache")
-    features = hx.build_features(dataset, cache_dir, list(configs.values()), progress=not args.quiet,
-                                 skip_bad=args.skip_bad)
-    features_seconds = time.monotonic() - t
-
-    folds = group_kfold_by_patient(features.table, 5)
-    fold_indices = args.folds if args.folds is not None else spec["fold_indices"]
-    fold_indices = list(range(len(folds))) if fold_indices is None else sorted(set(fold_indices))
-    fold_text = ("GroupKFold(5) by patient_id, all 5 folds" if len(fold_indices) == len(folds) else
-                 f"GroupKFold(5) by patient_id, only fold(s) {fold_indices} of 5 (preset `{preset}`)")
-
-    runs_root = results_dir / "runs" / f"{preset}-{_hash([features.path.name, args.seed])}"
-    # Work left = epochs of the folds not finished earlier (finished folds are loaded, not counted,
-    # so the ETA reflects this session's speed).
-    total = sum(config.total_epochs for variant, config in configs.items() for k in fold_indices
-                if not (runs_root / variant / f"fold-{k}" / "result.json").exists())
-    progress.total = max(total, 1)
 
     def report(info):
         logs = info["logs"]
@@ -383,25 +244,45 @@ def main(argv=None):
         progress.advance(f"fold {info['fold']} {info['experiment']} [{info['stage']}] epoch "
                          f"{info['epoch']}/{info['epochs']}: loss {logs.get('loss', float('nan')):.4f}{val}")
 
-    results, timings = {}, {"corpus": corpus_seconds, "features": features_seconds}
-    for variant, config in configs.items():
-        t = time.monotonic()
-        log(f"{variant}: {config.describe()}")
-        results[variant] = hx.run_cv(config, features, run_dir=runs_root / variant, folds=folds,
-                                     fold_indices=fold_indices, report=report, log=lambda m, v=variant: log(f"{v} {m}"))
-        timings[f"train:{variant}"] = time.monotonic() - t
+    t = time.monotonic()
+    root, synthetic = hms_root(settings_preset.table2, args.seed, data_dir=args.data_dir,
+                               synthetic_dir=args.synthetic_dir, log=log)
+    experiment = HarmfulActivityExperiment(settings_preset.table2, root, args.seed, results_dir,
+                                           cache_dir=args.cache_dir, fold_indices=args.folds,
+                                           skip_bad=args.skip_bad, overwrite=args.overwrite, log=log,
+                                           report=report)
+    corpus_seconds = time.monotonic() - t
+    t = time.monotonic()
+    experiment.prepare()
+    features_seconds = time.monotonic() - t
+    description = describe_data(experiment.dataset, root, synthetic)
+    configs, features, fold_indices = experiment.configs, experiment.features, experiment.fold_indices
+    folds = experiment.all_folds()
+    fold_text = ("GroupKFold(5) by patient_id, all 5 folds" if len(fold_indices) == len(folds) else
+                 f"GroupKFold(5) by patient_id, only fold(s) {fold_indices} of 5 (preset `{preset}`)")
+    # Work left = epochs of the folds not finished earlier (finished folds are loaded, not counted,
+    # so the ETA reflects this session's speed).
+    progress.total = max(sum(config.total_epochs for variant, config in configs.items() for k in fold_indices
+                             if not (experiment.run_root / variant / f"fold-{k}" / "result.json").exists()), 1)
 
-    averages = {}
-    for label, kind, variants, _ in ROWS:
-        if kind == "average" and all(v in results for v in variants):
-            averages[label] = hx.average_results(features.table, [results[v] for v in variants], label)
-    references = {label: hx.score_oof(features.table, oof, label)
-                  for label, oof in hx.reference_predictions(features.table, folds, fold_indices).items()}
-    for variant in {v for _, kind, vs, _ in ROWS if kind == "trained" for v in vs}:
-        if variant not in results and variant not in not_run:
+    not_run = {}
+    if "conv3d" not in configs:
+        not_run["conv3d"] = ("paper preset only: too slow for this preset on CPU; it runs on the 4 EEG chain "
+                             "mel panels, the pipeline does not yet produce the 16-difference 3D tensor")
+    for variant in {v for row in ROWS if row.kind == "trained" for v in row_variants(row)}:
+        if variant not in configs and variant not in not_run:
             not_run[variant] = f"not in the `{preset}` preset (CPU time budget); `--preset paper` runs it"
+    scores, timings = {}, {"corpus": corpus_seconds, "features": features_seconds}
+    for row in ROWS:
+        if experiment.runnable(row):
+            t = time.monotonic()
+            scores[row.label] = experiment.run_row(row.label)[PROTOCOL]
+            timings[f"row:{row.key}"] = time.monotonic() - t
+    results = experiment.results
+    averages = {row.label: scores[row.label] for row in ROWS if row.kind == "average" and row.label in scores}
+    references = {row.key: scores[row.label] for row in ROWS if row.kind == "reference"}
 
-    table = build_table(results, averages, references, not_run, len(fold_indices))
+    table = build_table(scores, len(fold_indices))
     notes = []
     if synthetic:
         notes.append("The synthetic corpus's vote populations and patterns are simulated "
@@ -421,8 +302,9 @@ def main(argv=None):
     timings["total"] = time.monotonic() - started
     record = run_record(
         NAME, args,
-        {"preset": preset, "variants": {v: c.to_dict() for v, c in configs.items()}, "folds": fold_indices,
-         "not_run": not_run, "features": str(features.path), "runs": str(runs_root)},
+        {"preset": preset, "preset_file": str(settings_preset.path), "preset_settings": settings_preset.table2,
+         "variants": {v: c.to_dict() for v, c in configs.items()}, "folds": fold_indices,
+         "not_run": not_run, "features": str(features.path), "runs": str(experiment.run_root)},
         timings,
         {"synthetic": synthetic, "description": description, "n_eeg_ids": int(len(features.table)),
          "fold_sizes": [[int(len(tr)), int(len(va))] for tr, va in folds],

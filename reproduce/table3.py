@@ -11,9 +11,9 @@ warm-up excluded, p50 / p99, int8 file in the main table and every file in the l
 weighted F1 of the Keras model per window and per seizure, its drop from the teacher, and the F1
 of the deployed int8 file (LiteRT on the validation windows).
 
-Protocol: IBM's seizure-wise 5-fold split of TUSZ v1.5.2 (`training.folds.seizure_wise_folds`);
+Protocol: IBM's seizure-wise 5-fold split of TUSZ v1.5.2 (`evaluation.folds.seizure_wise_folds`);
 quick and test use fold 0, paper all 5 (mean +- standard deviation over folds). Training goes
-through `kerasseizure.training.tusz_experiment.run_tusz_fold` (the same path as table 1);
+through `kerasseizure.experiments.tusz.run_tusz_fold` (the same path as table 1);
 exports through `kerasseizure.export.tflite.export` (atomic, verified against Keras).
 
 Resume: every training is a `fit` run folder, every export a verified `.tflite` with its report
@@ -25,8 +25,6 @@ The results table, its markdown and the figures are assembled in `reproduce.tabl
 (re-exported here).
 """
 
-import hashlib
-import json
 import os
 import platform
 import sys
@@ -37,12 +35,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from kerasseizure.experiments.data import audit_line, synthetic_tusz  # noqa: E402
 from reproduce.common import (  # noqa: E402
-    Progress, audit_line, cpu_model, data_banner, run_record, run_table, synthetic_tusz, table_parser,
+    Progress, cpu_model, data_banner, run_record, run_table, table_parser,
     write_results,
 )
 from reproduce.table3_export import (  # noqa: E402
-    export_verified, load_keras_model, measure_latency, weights_fingerprint,
+    export_verified, measure_latency, weights_fingerprint,
 )
 from reproduce.table3_report import (  # noqa: E402
     QUANTIZATION_LABELS, QUANTIZATIONS, TIMING_COLUMNS_PREFIXES, assemble_table, make_figures, markdown,
@@ -53,65 +52,7 @@ NAME = "table3"
 TRAININGS = ("alone", "distilled")
 SEIZURE_WISE_FOLDS = 5
 
-# A narrow SeizureNet for the quick preset (ours): the default teacher costs 645 M multiply-adds
-# per window, far too slow to train on 2 CPU cores in minutes. This one keeps the three members,
-# the dense inception blocks and the 128-unit embeddings, but with one layer in the full-resolution
-# block, (1, 3) kernels, a 2x bottleneck and (2, 4) pooling: ~37 M MACs per window, while the deep
-# last block (at low resolution, cheap) keeps >= 20x the parameters of the largest student.
-QUICK_TEACHER = {"stem_filters": 8, "growth_rate": 24, "kernel_sizes": [1, 3], "layers_per_block": [1, 2, 12],
-                 "bottleneck_factor": 2, "pool_size": [2, 4]}
-TEST_TEACHER = {"stem_filters": 8, "growth_rate": 6, "kernel_sizes": [1, 3], "layers_per_block": [1, 1],
-                "bottleneck_factor": 1, "pool_size": [2, 4], "embedding_dim": 16}
-
-PRESETS = {
-    # seconds: a tiny corpus, tiny models, one fold; checks the machinery, not the numbers
-    "test": {
-        "corpus_size": "tests", "folds": [0],
-        "teacher": {"model": TEST_TEACHER, "epochs": 2, "lr": 3e-3},
-        "students": {"sizes": ["tiny"], "epochs": 2, "lr": 3e-3},
-        "quantizations": ["none", "int8"],
-        "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
-        "batch_size": 64, "train_window_stride": 4, "eval_window_stride": 4, "bn_momentum": 0.5,
-        "recompute_batchnorm": 2,
-        "export": {"calibration_windows": 64, "verify_windows": 128, "min_agreement": 0.5},
-        "latency": {"runs": 30, "warmup": 5},
-    },
-    # minutes on 2 CPU cores: the demo corpus, a narrow teacher, fold 0 of the seizure-wise split
-    "quick": {
-        "corpus_size": "demo", "folds": [0],
-        "teacher": {"model": QUICK_TEACHER, "epochs": 4, "lr": 2e-3},
-        "students": {"sizes": ["tiny", "small", "base"], "epochs": 5, "lr": 3e-3},
-        "quantizations": list(QUANTIZATIONS),
-        "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
-        # a few hundred steps per training: Keras' BN momentum 0.99 would leave the moving statistics
-        # (used at inference) far behind the weights, and distillation, whose soft targets keep the
-        # weights moving, suffers most; the statistics are also recomputed at the end (precise BN)
-        "batch_size": 16, "train_window_stride": 12, "eval_window_stride": 4, "bn_momentum": 0.9,
-        "recompute_batchnorm": 50,
-        "export": {"calibration_windows": 256, "verify_windows": 512, "min_agreement": None},
-        "latency": {"runs": 300, "warmup": 20},
-    },
-    # the package's default SeizureNet (1.46 M parameters), IBM's 0.25 s window grid, all 5 folds
-    "paper": {
-        "corpus_size": "demo", "folds": list(range(SEIZURE_WISE_FOLDS)),
-        "teacher": {"model": {}, "epochs": 30, "lr": 1e-3},
-        "students": {"sizes": ["tiny", "small", "base"], "epochs": 30, "lr": 1e-3},
-        "quantizations": list(QUANTIZATIONS),
-        "distillation": {"temperature": 4.0, "alpha": 0.5, "feature_distillation": False},
-        "batch_size": 64, "train_window_stride": 1, "eval_window_stride": 1, "bn_momentum": None,
-        "recompute_batchnorm": None,
-        "export": {"calibration_windows": 512, "verify_windows": 4096, "min_agreement": None},
-        "latency": {"runs": 1000, "warmup": 50},
-    },
-}
-
-
 # ---------------------------------------------------------------------------------- small helpers
-
-
-def config_key(config):
-    """Short hash of a JSON configuration (names the run folder of a preset's settings)."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def model_keys(sizes):
@@ -148,8 +89,7 @@ def load_features(args, preset, log):
     timings = {}
     start = time.perf_counter()
     if args.data_dir is None:
-        root = synthetic_tusz(args.synthetic_dir, "1.5.2", preset["corpus_size"], 0, log=log,
-                              name=f"tusz-1.5.2-{preset['corpus_size']}")
+        root = synthetic_tusz(args.synthetic_dir, "1.5.2", preset["corpus_size"], 0, log=log)
         synthetic = True
     else:
         root = Path(args.data_dir)
@@ -202,14 +142,14 @@ class FoldRunner:
         self.timings = timings
 
     def __call__(self, spec, fold_dir):
-        from kerasseizure.training.runs import FoldResult, load_fold_result, save_fold_result
-        from kerasseizure.training.tusz_experiment import evaluate_probabilities, run_tusz_fold, window_rows
+        from kerasseizure.experiments.runs import FoldResult, load_fold_result, save_fold_result
+        from kerasseizure.experiments.tusz import evaluate_probabilities, run_tusz_fold
 
         train, valid = spec
         fold_dir = Path(fold_dir)
         features, preset = self.features, self.preset
-        eval_rows = window_rows(features, valid, preset["eval_window_stride"])
-        train_rows = window_rows(features, train, preset["train_window_stride"])
+        eval_rows = features.window_positions(valid, preset["eval_window_stride"])
+        train_rows = features.window_positions(train, preset["train_window_stride"])
         calib_rows = _evenly(train_rows, preset["export"]["calibration_windows"])
         verify_rows = _evenly(eval_rows, preset["export"]["verify_windows"])
         ses = sorted(n for n in features.arrays if n.startswith("ses_"))
@@ -241,6 +181,8 @@ class FoldRunner:
             predictions[f"{key}/keras"] = np.asarray(done.predictions["probs"], np.float32)
 
             # the deployable Keras model: fit's final.keras, re-saved without optimizer state
+            from kerasseizure.export.saving import load_keras_model
+
             model = load_keras_model(model_dir / "fit" / "final.keras")
             deploy_path = fold_dir / "models" / f"{key}.keras"
             if not deploy_path.is_file():
@@ -306,11 +248,14 @@ def build_parser():
 
 
 def resolve_preset(args):
-    preset = json.loads(json.dumps(PRESETS[args.preset]))
+    """The preset's `table3` section (`experiments.presets`), with `--folds` applied."""
+    from kerasseizure.experiments.presets import PresetError, load_preset
+
+    preset = load_preset(args.preset).table3
     if args.folds is not None:
         bad = [f for f in args.folds if not 0 <= f < SEIZURE_WISE_FOLDS]
         if bad:
-            raise SystemExit(f"--folds: {bad} not in 0..{SEIZURE_WISE_FOLDS - 1}")
+            raise PresetError(f"--folds: {bad} not in 0..{SEIZURE_WISE_FOLDS - 1}")
         preset["folds"] = sorted(set(args.folds))
     return preset
 
@@ -324,28 +269,24 @@ def main(argv=None):
         if not args.quiet:
             print(f"[{NAME}] {message}", file=sys.stderr, flush=True)
 
-    from kerasseizure.training.folds import seizure_wise_folds
-    from kerasseizure.training.runs import run_folds
+    from kerasseizure.evaluation.folds import seizure_wise_folds
+    from kerasseizure.experiments.runs import run_folds, run_identity
 
     features, description, data, timings = load_features(args, preset, log)
     configs = experiment_configs(preset, args.seed)
     keys = list(configs)
     folds = seizure_wise_folds(features.seizures, n_folds=SEIZURE_WISE_FOLDS)
     chosen = {str(i): folds[i] for i in preset["folds"]}
-    # The run folder is named by what defines the trainings: preset, seed, experiments and corpus. Not by
-    # the feature cache's key, which also hashes the transform code: an unrelated edit of that code would
-    # otherwise orphan every finished training. After a change that alters the features, start a new
-    # --results-dir (the fold runner refuses folders whose evaluated windows differ).
-    run_config = {"preset": args.preset, "settings": preset, "seed": args.seed, "experiments": configs,
-                  "data_root": data["root"], "seizures": data["seizures"], "windows": data["windows"]}
-    run_dir = Path(args.results_dir) / "runs" / f"{args.preset}-{config_key(run_config)}"
+    run_config = {"preset": args.preset, "settings": preset, "seed": args.seed, "experiments": configs}
+    run_dir = Path(args.results_dir) / "runs"
     per_fold = 6 + sum(3 if k.endswith("distilled") else 2 for k in keys[1:]) + \
         len(preset["quantizations"]) * (2 + len(keys) - 1)
     progress = Progress(len(chosen) * per_fold + len(keys) * len(preset["quantizations"]), NAME, quiet=args.quiet)
     progress.log(f"{description}; folds {preset['folds']} of the seizure-wise {SEIZURE_WISE_FOLDS}-fold split; "
                  f"runs in {run_dir}")
     cv = run_folds(chosen, FoldRunner(features, configs, preset, progress, log, timings), run_dir,
-                   config=run_config, log=progress.log)
+                   identity=run_identity(run_config, {"features": Path(features.path).name}),
+                   overwrite=args.overwrite, log=progress.log)
     for name in cv.reused:
         progress.total = max(progress.total - per_fold, 1)
 
@@ -396,8 +337,7 @@ def main(argv=None):
 
 
 __all__ = [
-    "NAME", "QUANTIZATIONS", "QUANTIZATION_LABELS", "TRAININGS", "SEIZURE_WISE_FOLDS", "QUICK_TEACHER",
-    "TEST_TEACHER", "PRESETS", "TIMING_COLUMNS_PREFIXES", "weights_fingerprint", "config_key", "model_keys",
+    "NAME", "QUANTIZATIONS", "QUANTIZATION_LABELS", "TRAININGS", "SEIZURE_WISE_FOLDS", "TIMING_COLUMNS_PREFIXES", "weights_fingerprint", "model_keys",
     "model_label", "experiment_configs", "load_features", "export_verified", "measure_latency", "FoldRunner",
     "assemble_table", "timing_columns", "markdown", "notes_for", "make_figures", "build_parser", "resolve_preset", "main",
 ]

@@ -104,12 +104,3 @@ def measure_latency(path, window, runs, warmup):
     atomic_write_json(cache, {"key": key, "latency": latency, "cpu": cpu_model(),
                               "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return latency, False
-
-
-def load_keras_model(path):
-    """A saved `.keras` model of the package, without its training configuration."""
-    import keras
-
-    import kerasseizure.models.layers  # noqa: F401  (registers MemberLogits)
-
-    return keras.saving.load_model(path, compile=False, safe_mode=True)

@@ -20,7 +20,7 @@ import pytest
 
 from kerasseizure import kaggle
 from kerasseizure.io.labels import HMS_VOTE_COLUMNS
-from kerasseizure.training.metrics import kaggle_kl_divergence
+from kerasseizure.evaluation.metrics import kaggle_kl_divergence
 
 os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
 REPO = Path(__file__).resolve().parents[1]
@@ -31,13 +31,10 @@ NOTEBOOKS = REPO / "docs" / "notebooks"
 
 
 @pytest.fixture(scope="module")
-def kaggle_tree(tmp_path_factory):
+def kaggle_tree(hms_kaggle_competition):
     """A fake Kaggle file system: input/<competition> (synthetic HMS corpus), working/, a cache."""
-    from kerasseizure.io.synthetic import make_hms_corpus
-
-    root = tmp_path_factory.mktemp("kaggle")
-    competition = make_hms_corpus(root / "input" / kaggle.COMPETITION, n_eegs=8, n_test=3, seed=3,
-                                  eegs_per_spectrogram=(1, 2), sub_rows=(1, 2), extra_seconds=(0, 10))
+    competition = hms_kaggle_competition
+    root = competition.parents[1]
     (root / "working").mkdir()
     return {"root": root, "input": root / "input", "competition": competition, "working": root / "working",
             "cache": root / "cache", "notebook_cache": root / "notebook-cache", "models": root / "input" / "kerasseizure-hms-models"}

@@ -11,7 +11,7 @@ arguments) and one `_<name>` function (what it does, command-line glue over the 
     corpus.py    make-demo-data, describe, prepare
     export.py    export
     predict.py   predict
-    train.py     train, evaluate
+    train.py     train, evaluate, config show
     common.py    what they share (CommandError, feature options, model inputs)
 
 See docs/cli.md.
@@ -36,7 +36,8 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (corpus._add_make_demo_data, corpus._add_describe, corpus._add_prepare, train._add_train,
-                train._add_evaluate, export._add_export, predict._add_predict, check._add_check):
+                train._add_evaluate, train._add_config, export._add_export, predict._add_predict,
+                check._add_check):
         add(commands)
     return parser
 

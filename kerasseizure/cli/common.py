@@ -1,6 +1,6 @@
 """What the sub-commands share: the error type, corpus detection, feature options, model inputs.
 
-Nothing here imports TensorFlow at import time (Keras is loaded inside `_load_keras_model`).
+Nothing here imports TensorFlow at import time.
 """
 
 import argparse
@@ -148,25 +148,6 @@ def _build_features(root, representation, cache_dir, kwargs):
 
 
 # ============================================================================ models
-
-
-def _load_keras_model(path):
-    """A .keras model loaded with safe_mode=True (the package's custom layers registered)."""
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise CommandError(f"{path}: expected a .keras model file")
-    if not path.is_file():
-        raise CommandError(f"{path}: no such model file")
-    import importlib
-
-    import keras
-
-    importlib.import_module("kerasseizure.models")  # registers the package's layers for deserialization
-
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # zip / config / unknown-layer errors from Keras
-        raise CommandError(f"{path}: cannot load the Keras model ({type(error).__name__}: {error})") from error
 
 
 def _input_specs(model):

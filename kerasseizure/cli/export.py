@@ -4,8 +4,7 @@ from pathlib import Path
 
 from kerasseizure.cli.common import (
     QUANTIZATIONS, REPRESENTATIONS, TUSZ_FS, CommandError, _add_feature_options, _build_features, _feature_kwargs,
-    _fit_shape, _infer_hms_input, _infer_tusz_input, _input_specs, _is_hms_root, _load_keras_model, _positive_int,
-    _warn,
+    _fit_shape, _infer_hms_input, _infer_tusz_input, _input_specs, _is_hms_root, _positive_int, _warn,
 )
 from kerasseizure.errors import KerasSeizureError
 
@@ -126,8 +125,10 @@ def _export(args):
             raise CommandError("--representation needs --data-dir")
     elif not Path(args.data_dir).is_dir():
         raise CommandError(f"{args.data_dir}: no such corpus folder")
-    model = _load_keras_model(args.model)
+    from kerasseizure.export.saving import load_keras_model
     from kerasseizure.export.tflite import export
+
+    model = load_keras_model(args.model)
 
     representative = verify = preprocessing = None
     if args.data_dir is not None:

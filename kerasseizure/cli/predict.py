@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kerasseizure.cli.common import (
     HMS_EEG_SAMPLES, CommandError, _add_wavenet_options, _fit_shape, _given, _infer_hms_input, _infer_tusz_input,
-    _input_specs, _is_hms_root, _load_keras_model, _positive_int, _warn,
+    _input_specs, _is_hms_root, _positive_int, _warn,
 )
 from kerasseizure.errors import KerasSeizureError, SignalError
 
@@ -52,7 +52,9 @@ class _KerasModel:
     """A .keras model (loads TensorFlow); outputs turned into probabilities like LiteRTClassifier does."""
 
     def __init__(self, path, output_kind, batch_size):
-        self.model = _load_keras_model(path)
+        from kerasseizure.export.saving import load_keras_model
+
+        self.model = load_keras_model(path)
         self.report = {}
         self.specs = _input_specs(self.model)
         self.n_classes = int(self.model.outputs[0].shape[-1])

@@ -4,6 +4,8 @@
   verified against Keras, report in `<path>.json` (imports TensorFlow).
 - `kerasseizure.export.frontend.IBMWindowFeatures`: raw EEG windows -> IBM log-FFT / SES in the
   graph (keras.ops; builtin TFLite ops only).
+- `kerasseizure.export.saving.load_keras_model(path)`: the package's `.keras` files in safe mode;
+  importing `kerasseizure.export.saving` registers every custom class they name.
 - `kerasseizure.export.litert_runtime`: NumPy preprocessing + `LiteRTClassifier` -- needs only
   numpy, scipy and ai-edge-litert (no TensorFlow, no Keras).
 
@@ -18,6 +20,7 @@ _EXPORTS = {
     "IBMWindowFeatures": "frontend", "frontend_for": "frontend", "with_frontend": "frontend",
     "LiteRTClassifier": "litert_runtime", "preprocess_recording": "litert_runtime",
     "pool_windows": "litert_runtime",
+    "load_keras_model": "saving", "ModelFileError": "saving",
 }
 
 __all__ = sorted(_EXPORTS)

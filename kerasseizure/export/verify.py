@@ -77,7 +77,7 @@ def tensor_details(details, names):
 
 
 def _kl(targets, probabilities):
-    from kerasseizure.training.metrics import kl_terms
+    from kerasseizure.evaluation.metrics import kl_terms
 
     clipped = np.clip(probabilities.astype(np.float64), _KL_EPSILON, 1.0 - _KL_EPSILON)
     return float(kl_terms(targets, clipped).sum(axis=1).mean())
@@ -108,7 +108,7 @@ def compare_with_keras(keras_model, classifier, inputs, labels, output_kind, thr
     if labels is not None:
         labels = np.asarray(labels)
         if labels.ndim == 1:
-            from kerasseizure.training.metrics import weighted_f1
+            from kerasseizure.evaluation.metrics import weighted_f1
 
             figures["weighted_f1_keras"] = weighted_f1(labels, ref_prob)
             figures["weighted_f1_tflite"] = weighted_f1(labels, lite_prob)

@@ -18,7 +18,7 @@ attached dataset, the trained fold models from another one, and the competition 
   `models.with_probabilities`, mean over folds, rows renormalised) and writes `submission.csv`
   (`kaggle/submission.py`, with prediction, fold averaging and the checks below).
 - `write_submission(frame, path, ...)`: validates the frame with the checks of the competition
-  scorer (`training.metrics.kaggle_kl_divergence`: numeric, finite, in [0, 1], rows summing to 1
+  scorer (`evaluation.metrics.kaggle_kl_divergence`: numeric, finite, in [0, 1], rows summing to 1
   by `np.allclose`, the expected ids once each) plus the column and row order of
   sample_submission.csv, writes it atomically, reads the written file back and validates it again
   before it is renamed into place. A bad submission never reaches the target path.

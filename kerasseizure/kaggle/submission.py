@@ -175,7 +175,7 @@ def validate_submission(frame, expected_ids=None, columns=SUBMISSION_COLUMNS):
     Raises:
         SubmissionError: naming what is wrong.
     """
-    from kerasseizure.training.metrics import MetricInputError, kaggle_kl_divergence
+    from kerasseizure.evaluation.metrics import MetricInputError, kaggle_kl_divergence
 
     if list(frame.columns) != list(columns):
         raise SubmissionError(f"submission columns {list(frame.columns)}, expected {list(columns)}")

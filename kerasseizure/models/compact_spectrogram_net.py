@@ -41,8 +41,9 @@ def CompactSpectrogramNet(
         name: model name.
 
     Example:
-    >>> model = CompactSpectrogramNet((256, 64, 3))  # doctest: +SKIP
-    >>> model(np.zeros((2, 256, 64, 3))).shape  # doctest: +SKIP
+    >>> import numpy as np
+    >>> model = CompactSpectrogramNet((256, 64, 3))
+    >>> tuple(model(np.zeros((2, 256, 64, 3))).shape)
     (2, 6)
     """
     weights = check_local_weights(weights)

@@ -54,8 +54,9 @@ def SpectroTemporal3D(
         name: model name.
 
     Example:
-    >>> model = SpectroTemporal3D(input_shape=(32, 16, 16, 1), filters=(8, 16))  # doctest: +SKIP
-    >>> model(np.zeros((2, 32, 16, 16, 1))).shape  # doctest: +SKIP
+    >>> import numpy as np
+    >>> model = SpectroTemporal3D(input_shape=(32, 16, 16, 1), filters=(8, 16))
+    >>> tuple(model(np.zeros((2, 32, 16, 16, 1))).shape)
     (2, 6)
     """
     weights = check_local_weights(weights)

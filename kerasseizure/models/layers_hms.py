@@ -69,8 +69,12 @@ def with_probabilities(model, name=None):
         name: name of the returned model; default `"<model name>_probabilities"`.
 
     Example:
-    >>> logits_model = WaveNet()  # doctest: +SKIP
-    >>> probs = with_probabilities(logits_model).predict(eeg)  # rows sum to 1  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from kerasseizure.models import WaveNet
+    >>> logits_model = WaveNet(blocks=[(4, 3, 2)])
+    >>> probs = with_probabilities(logits_model)(np.zeros((2, 2000, 8)))
+    >>> np.asarray(probs).sum(axis=1).round(5)  # rows sum to 1
+    array([1., 1.], dtype=float32)
     """
     if not isinstance(model, keras.Model):
         raise ValueError(f"with_probabilities needs a keras.Model, got {type(model).__name__}")

@@ -52,8 +52,10 @@ def backbone_input_map(backbone, channels=3):
         channels: image channels (the ImageNet map needs 3).
 
     Example:
-    >>> backbone_input_map("EfficientNetV2B2")[0]  # doctest: +SKIP
+    >>> [round(s, 3) for s in backbone_input_map("EfficientNetV2B2")[0]]
     [58.395, 57.12, 57.375]
+    >>> backbone_input_map("EfficientNetV2S")
+    (128.0, 128.0)
     """
     _, kind = _resolve_backbone(backbone)
     if kind == "minus_one_one":

@@ -39,14 +39,12 @@ from kerasseizure.pipelines.hms_batches import (
     KAGGLE_PANEL_ORDER,
     hms_dataset,
     panel_mirror_permutation,
-    wavenet_mirror_permutation,
 )
 from kerasseizure.pipelines.tusz import _positions, element_order
 
 __all__ = [
     "EEG_PANEL_ORDER", "HMSFeatures", "KAGGLE_PANEL_ORDER", "POPULATIONS", "SPECTROGRAM_OFFSET_RULES", "VIEWS",
     "WINDOW_SAMPLES", "build_hms_features", "compute_hms_views", "hms_dataset", "panel_mirror_permutation",
-    "wavenet_mirror_permutation",
 ]
 
 VIEWS = ("eeg", "image")

@@ -2,15 +2,15 @@
 
 `hms_dataset(features, ...)` reads the arrays cached by `kerasseizure.pipelines.hms.build_hms_features`
 and yields batches, with the two augmentations applied on the fly to cached arrays: the left/right
-swap (a permutation of the 8 WaveNet differences and of the panels, exact because every step after
-the montage works per difference/chain: `wavenet_mirror_permutation`, `panel_mirror_permutation`)
+swap (`signal.mirror_bipolar` of the 8 WaveNet differences and a permutation of the panels,
+`panel_mirror_permutation`; exact because every step after the montage works per difference/chain)
 and the time shift (a draw among the cached sub-row variants). Re-exported by
 `kerasseizure.pipelines.hms` and `kerasseizure.pipelines`; see docs/pipelines.md.
 """
 
 import numpy as np
 
-from kerasseizure.io.channels import WAVENET_PAIRS, mirror_electrode
+from kerasseizure.io.channels import WAVENET_PAIRS
 from kerasseizure.io.labels import HMS_CLASSES
 from kerasseizure.pipelines.tusz import augmentation_rng, element_order, finish_dataset
 
@@ -21,12 +21,6 @@ KAGGLE_PANEL_ORDER = ("LL", "RL", "LP", "RP")
 
 def _mirror_chain(name):
     return {"L": "R", "R": "L"}[name[0]] + name[1:]
-
-
-def wavenet_mirror_permutation():
-    """Channel permutation of the 8 WaveNet differences equal to mirroring the electrodes first."""
-    mirrored = [(mirror_electrode(a), mirror_electrode(b)) for a, b in WAVENET_PAIRS]
-    return [WAVENET_PAIRS.index(pair) for pair in mirrored]
 
 
 def panel_mirror_permutation(order):
@@ -66,7 +60,7 @@ def hms_dataset(features, indices=None, batch_size=32, *, inputs="both", populat
     """
     import tensorflow as tf
 
-    from kerasseizure.signal import hms_image_from_panels
+    from kerasseizure.signal import hms_image_from_panels, mirror_bipolar
 
     if inputs not in ("eeg", "image", "both"):
         raise ValueError(f"inputs must be 'eeg', 'image' or 'both', got {inputs!r}")
@@ -111,7 +105,6 @@ def hms_dataset(features, indices=None, batch_size=32, *, inputs="both", populat
         rows = rows_of[positions]
         return tuple(np.asarray(a[rows, variant], dtype=np.float32) for a in arrays)
 
-    wave_perm = tf.constant(wavenet_mirror_permutation(), tf.int32)
     eeg_perm = tf.constant(panel_mirror_permutation(EEG_PANEL_ORDER), tf.int32)
     kaggle_perm = tf.constant(panel_mirror_permutation(KAGGLE_PANEL_ORDER), tf.int32)
     probabilities = table[list(HMS_CLASSES)].to_numpy(np.float32) if targets else None
@@ -124,9 +117,12 @@ def hms_dataset(features, indices=None, batch_size=32, *, inputs="both", populat
     else:
         raise ValueError(f"sample_weight must be None, 'votes' or 'ones', got {sample_weight!r}")
 
-    def swap(value, flip, perm):
+    def where_flipped(flip, mirrored, value):
         flip = tf.reshape(flip, [-1] + [1] * (value.shape.rank - 1))
-        return tf.where(flip, tf.gather(value, perm, axis=-1), value)
+        return tf.where(flip, mirrored, value)
+
+    def swap_panels(value, flip, perm):
+        return where_flipped(flip, tf.gather(value, perm, axis=-1), value)
 
     def to_element(positions):
         flip = tf.gather(tf.constant(flips), positions)
@@ -138,10 +134,12 @@ def hms_dataset(features, indices=None, batch_size=32, *, inputs="both", populat
             loaded[name] = value
         x = {}
         if "wavenet" in loaded:
-            x["eeg"] = swap(loaded["wavenet"], flip, wave_perm)
+            wave = loaded["wavenet"]
+            x["eeg"] = where_flipped(flip, mirror_bipolar(wave, WAVENET_PAIRS, channel_axis=-1), wave)
         if "eeg_panels" in loaded:
-            eeg_panels = swap(loaded["eeg_panels"], flip, eeg_perm)
-            kaggle_panels = swap(loaded["kaggle_panels"], flip, kaggle_perm) if "kaggle_panels" in loaded else None
+            eeg_panels = swap_panels(loaded["eeg_panels"], flip, eeg_perm)
+            kaggle = loaded.get("kaggle_panels")
+            kaggle_panels = None if kaggle is None else swap_panels(kaggle, flip, kaggle_perm)
             x["image"] = hms_image_from_panels(eeg_panels, kaggle_panels, image_size=image_size)
         x = x if inputs == "both" else x[inputs]
         element = (x,)

@@ -100,7 +100,7 @@ class TUSZFeatures:
         classes: class names in label-index order (the `types` the features were built with).
         seizures: one row per benchmark seizure (the corpus' benchmark table, in its order) with
             label_index, n_windows, row_start and `skipped` (reason, '' if kept). Fold functions
-            of `kerasseizure.training.folds` take this table; their positions index it.
+            of `kerasseizure.evaluation.folds` take this table; their positions index it.
         windows: one row per window: window (row in the arrays), seizure (row of `seizures`),
             window_in_seizure, start_seconds (in the recording), patient_id, label, label_index.
         arrays: {input name: (n_windows, ...) float array}, memory-mapped unless in_memory.
@@ -131,18 +131,24 @@ class TUSZFeatures:
         return (f"TUSZFeatures({self.representation!r}, seizures={len(self.seizures)}, "
                 f"windows={len(self.windows)}, skipped={len(self.skipped)}, arrays={shapes}, path='{self.path}')")
 
-    def window_positions(self, indices=None):
-        """Window rows of the seizures at `indices` (positions in `seizures`; None = all), in seizure order."""
+    def window_positions(self, indices=None, stride=1):
+        """Window rows of the seizures at `indices` (positions in `seizures`; None = all), in seizure order.
+
+        `stride` keeps every stride-th window of each seizure (its windows 0, stride, 2 * stride...):
+        IBM's 1 s windows every 0.25 s overlap by 75%, stride 4 leaves them disjoint.
+        """
+        if int(stride) < 1:
+            raise ValueError(f"stride must be >= 1, got {stride!r}")
         seizures = _positions(indices, len(self.seizures), "seizure")
         starts = self.seizures["row_start"].to_numpy()[seizures]
         counts = self.seizures["n_windows"].to_numpy()[seizures]
         if counts.sum() == 0:
             return np.zeros(0, dtype=np.int64)
-        return np.concatenate([np.arange(s, s + c, dtype=np.int64) for s, c in zip(starts, counts)])
+        return np.concatenate([np.arange(s, s + c, int(stride), dtype=np.int64) for s, c in zip(starts, counts)])
 
-    def window_order(self, indices=None, shuffle=False, seed=0, epoch=0, shard=None):
+    def window_order(self, indices=None, shuffle=False, seed=0, epoch=0, shard=None, window_stride=1):
         """The window table in exactly the order `tusz_dataset` yields with the same arguments."""
-        order = element_order(self.window_positions(indices), shuffle, seed, epoch, shard)
+        order = element_order(self.window_positions(indices, window_stride), shuffle, seed, epoch, shard)
         return self.windows.iloc[order].reset_index(drop=True)
 
     def numpy(self, indices=None, inputs=None):
@@ -415,7 +421,7 @@ def _assemble(contents, seizures, types, representation):
 # ------------------------------------------------------------------------------ dataset
 
 
-def tusz_dataset(features, indices=None, batch_size=32, *, shuffle=False, seed=0, epoch=0,
+def tusz_dataset(features, indices=None, batch_size=32, *, window_stride=1, shuffle=False, seed=0, epoch=0,
                  reshuffle_each_iteration=False, shard=None, inputs=None, one_hot=False, sample_weight=None,
                  include_info=False, drop_remainder=False, prefetch=True):
     """tf.data batches of the windows of the seizures at `indices`.
@@ -425,6 +431,7 @@ def tusz_dataset(features, indices=None, batch_size=32, *, shuffle=False, seed=0
         indices: positions in `features.seizures` (a fold's train or validation positions), a
             boolean mask over it, or None for every seizure.
         batch_size: windows per batch.
+        window_stride: keep every k-th window of each seizure (`TUSZFeatures.window_positions`).
         shuffle: permute the windows with (seed, epoch) (same arguments, same order).
         seed, epoch: the permutation (and nothing else: there is no random augmentation).
         reshuffle_each_iteration: additionally let tf.data reshuffle on every iteration (seeded;
@@ -449,7 +456,7 @@ def tusz_dataset(features, indices=None, batch_size=32, *, shuffle=False, seed=0
 
     names = _input_names(features, inputs)
     single = _single(features, inputs)
-    selected = features.window_positions(indices)
+    selected = features.window_positions(indices, window_stride)
     order = element_order(selected, shuffle, seed, epoch, shard)
     labels = features.windows["label_index"].to_numpy(np.int32)
     n_classes = len(features.classes)

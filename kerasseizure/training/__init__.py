@@ -1,25 +1,24 @@
-"""Losses, metrics, cross-validation protocols, the fit loop, distillation and strategies.
+"""The training engine: fit (one stage or several), checkpoints, losses, schedules, precision,
+distribution strategies and distillation.
 
-Names load on first use, so `kerasseizure.training.metrics` and `.folds` (pure NumPy and
-scikit-learn) never import TensorFlow.
+Names load on first use. The metrics and fold protocols live in `kerasseizure.evaluation`; the
+public names `kaggle_kl_divergence`, `weighted_f1` and `folds` are re-exported here for users of
+the documented surface.
 """
 
 import importlib
 
 _EXPORTS = {
-    "kaggle_kl_divergence": "metrics", "weighted_f1": "metrics", "window_and_seizure_f1": "metrics",
-    "seizure_level_scores": "metrics", "classification_report_frame": "metrics",
-    "seizure_wise_folds": "folds", "patient_wise_folds": "folds",
-    "group_kfold_by_patient": "folds", "leakage_report": "folds",
-    "make_baseline": "baselines", "BASELINES": "baselines",
-    "fit": "fit", "fit_stages": "fit", "Stage": "fit", "EpochData": "fit", "FitResult": "fit",
-    "distill": "distillation", "make_distiller": "distillation",
-    "run_folds": "runs", "FoldResult": "runs",
-    "set_precision": "precision", "precision_scope": "precision",
-    "make_strategy": "strategies",
-    "KLDivergenceFromLogits": "losses", "CrossEntropyFromLogits": "losses",
-    "PerEpochLearningRate": "schedules", "WarmupCosine": "schedules",
-    "WAVENET_LR": "schedules", "EFFICIENTNET_LR": "schedules",
+    "kaggle_kl_divergence": "kerasseizure.evaluation.metrics", "weighted_f1": "kerasseizure.evaluation.metrics",
+    "fit": "kerasseizure.training.fit", "fit_stages": "kerasseizure.training.fit",
+    "Stage": "kerasseizure.training.fit", "EpochData": "kerasseizure.training.fit",
+    "FitResult": "kerasseizure.training.fit", "make_optimizer": "kerasseizure.training.fit",
+    "distill": "kerasseizure.training.distillation", "make_distiller": "kerasseizure.training.distillation",
+    "set_precision": "kerasseizure.training.precision", "precision_scope": "kerasseizure.training.precision",
+    "make_strategy": "kerasseizure.training.strategies",
+    "KLDivergenceFromLogits": "kerasseizure.training.losses", "CrossEntropyFromLogits": "kerasseizure.training.losses",
+    "PerEpochLearningRate": "kerasseizure.training.schedules",
+    "WAVENET_LR": "kerasseizure.training.schedules", "EFFICIENTNET_LR": "kerasseizure.training.schedules",
 }
 
 __all__ = sorted(_EXPORTS) + ["folds"]
@@ -27,7 +26,7 @@ __all__ = sorted(_EXPORTS) + ["folds"]
 
 def __getattr__(name):
     if name == "folds":
-        return importlib.import_module("kerasseizure.training.folds")
+        return importlib.import_module("kerasseizure.evaluation.folds")
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f"kerasseizure.training.{_EXPORTS[name]}"), name)
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'kerasseizure.training' has no attribute {name!r}")

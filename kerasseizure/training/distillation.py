@@ -11,6 +11,8 @@ built from Keras 3.15's `keras.distillation.Distiller` (`student_loss_weight` = 
 `FeatureDistillation(loss="mse")`. The teacher is frozen by the Distiller. The Distiller is an
 ordinary `keras.Model`, so it trains through `fit(compile=False)`: the same resume, checkpoints,
 logs and strategies as every other run; only the student is saved as best.keras / final.keras.
+`distill()` is `compiled_distiller` (the Distiller, compiled) + `fit_distiller` (its training);
+callers that keep their own compiled Distiller (the TUSZ model pool) use those two directly.
 
 Facts about keras.distillation 3.15 that shape this module:
 - `LogitsDistillation(loss="kl_divergence")` (its default!) resolves the string to the FUNCTION
@@ -115,6 +117,32 @@ def make_distiller(teacher, student, *, temperature=4.0, alpha=0.5, feature_laye
     return distiller, student
 
 
+def compiled_distiller(teacher, student, *, temperature=4.0, alpha=0.5, feature_layers=None, feature_weight=1.0,
+                       student_loss="cross_entropy", optimizer="adam", lr=1e-3, metrics=None):
+    """`make_distiller` compiled with the student's loss and `fit`'s optimizer: every Distiller we train.
+
+    Args:
+        teacher, student, temperature, alpha, feature_layers, feature_weight: see `make_distiller`.
+        student_loss: loss name or object for the student's logits and y (`losses.get_loss`).
+        optimizer, lr: as in fit (`fit.make_optimizer`).
+        metrics: student metrics for compile (single-output students only).
+
+    Returns:
+        (distiller, student) as `make_distiller`.
+    """
+    if feature_layers is not None and metrics:
+        raise DistillationError("metrics are not supported together with feature matching")
+    distiller, student = make_distiller(teacher, student, temperature=temperature, alpha=alpha,
+                                        feature_layers=feature_layers, feature_weight=feature_weight)
+    loss = losses_lib.get_loss(student_loss)
+    distiller.compile(
+        optimizer=fit_lib.make_optimizer(optimizer, lr),
+        loss=(loss, _ignored_output_loss) if feature_layers is not None else loss,
+        metrics=list(metrics) if metrics else None,
+    )
+    return distiller, student
+
+
 def _duplicate_targets(data):
     """Map (x, y[, w]) data to (x, (y, y)[, w]) for the two-output feature-matching views."""
     import tensorflow as tf
@@ -132,6 +160,28 @@ def _duplicate_targets(data):
     if isinstance(data, (tuple, list)):
         return (data[0], (data[1], data[1])) + tuple(data[2:])
     raise DistillationError(f"unsupported data type {type(data).__name__} for feature matching")
+
+
+def fit_distiller(distiller, train_data, validation_data=None, *, feature_matching, monitor=None, **fit_options):
+    """Train a compiled Distiller (or a builder of one) through `fit(compile=False)`.
+
+    Args:
+        distiller: from `compiled_distiller`, or a builder returning one.
+        train_data, validation_data: any fit data form of (x, y[, w]).
+        feature_matching: the Distiller was made with feature_layers (its two-output views
+            take (y, y) targets).
+        monitor: default "val_student_loss" with validation data, else "student_loss".
+        **fit_options: further fit arguments (run_dir, epochs, lr, seed, ...; `export`: the
+            student, so that best.keras / final.keras hold it).
+
+    Returns:
+        FitResult whose `.model` is the Distiller.
+    """
+    if feature_matching:
+        train_data = _duplicate_targets(train_data)
+        validation_data = None if validation_data is None else _duplicate_targets(validation_data)
+    monitor = monitor or ("val_student_loss" if validation_data is not None else "student_loss")
+    return fit_lib.fit(distiller, train_data, validation_data, compile=False, monitor=monitor, **fit_options)
 
 
 def distill(
@@ -177,31 +227,17 @@ def distill(
     Returns:
         FitResult whose `.model` is the trained student (its original single-output model).
     """
-    has_features = feature_layers is not None
-    if has_features and metrics:
-        raise DistillationError("metrics are not supported together with feature matching")
-
     extracted = {}
 
     def builder():
-        distiller, extracted["student"] = make_distiller(
-            _build(teacher), _build(student), temperature=temperature, alpha=alpha,
-            feature_layers=feature_layers, feature_weight=feature_weight,
-        )
-        loss = losses_lib.get_loss(student_loss)
-        distiller.compile(
-            optimizer=fit_lib._make_optimizer(optimizer, lr),
-            loss=(loss, _ignored_output_loss) if has_features else loss,
-            metrics=list(metrics) if metrics else None,
+        distiller, extracted["student"] = compiled_distiller(
+            _build(teacher), _build(student), temperature=temperature, alpha=alpha, feature_layers=feature_layers,
+            feature_weight=feature_weight, student_loss=student_loss, optimizer=optimizer, lr=lr, metrics=metrics,
         )
         return distiller
 
-    if has_features:
-        train_data = _duplicate_targets(train_data)
-        validation_data = None if validation_data is None else _duplicate_targets(validation_data)
-    monitor = monitor or ("val_student_loss" if validation_data is not None else "student_loss")
-    result = fit_lib.fit(
-        builder, train_data, validation_data, run_dir=run_dir, epochs=epochs, lr=lr, compile=False,
-        monitor=monitor, export=lambda _: extracted["student"], **fit_options,
+    result = fit_distiller(
+        builder, train_data, validation_data, feature_matching=feature_layers is not None, monitor=monitor,
+        run_dir=run_dir, epochs=epochs, lr=lr, export=lambda _: extracted["student"], **fit_options,
     )
     return dataclasses.replace(result, model=extracted["student"])

@@ -47,7 +47,8 @@ import numpy as np
 from kerasseizure.files import atomic_path, atomic_write_json, atomic_write_text
 from kerasseizure.training import losses as losses_lib
 from kerasseizure.training import precision as precision_lib
-from kerasseizure.training import runs
+from kerasseizure.evaluation.reports import plot_history
+from kerasseizure.training.run_info import write_run_info
 from kerasseizure.training import schedules
 from kerasseizure.training import strategies as strategies_lib
 from kerasseizure.training.batchnorm import recompute_batchnorm_statistics
@@ -86,17 +87,20 @@ def _materialise(model, policy, strategy):
     raise FitConfigError(f"model must be a keras.Model or a builder, got {type(model).__name__}")
 
 
-def _make_optimizer(optimizer, lr):
-    """An optimizer instance from a name or instance and an lr (float, schedule, or per-epoch list)."""
-    if isinstance(lr, (list, tuple)):
-        initial = schedules.rate_for_epoch(lr, 0)
-    else:
-        initial = lr
-    if isinstance(optimizer, str):
-        return type(keras.optimizers.get(optimizer))(learning_rate=initial)
+def make_optimizer(optimizer, lr):
+    """The optimizer of every training run: a name ("adam") or an instance, at `lr`'s first rate.
+
+    Args:
+        optimizer: optimizer name, or a keras optimizer (returned unchanged, `lr` ignored).
+        lr: float, LearningRateSchedule, or per-epoch list (its epoch-0 rate; `fit` sets the
+            later epochs' rates through `schedules.PerEpochLearningRate`).
+    """
     if isinstance(optimizer, keras.optimizers.Optimizer):
         return optimizer
-    raise FitConfigError(f"optimizer must be a name or a keras optimizer, got {type(optimizer).__name__}")
+    if not isinstance(optimizer, str):
+        raise FitConfigError(f"optimizer must be a name or a keras optimizer, got {type(optimizer).__name__}")
+    initial = schedules.rate_for_epoch(lr, 0) if isinstance(lr, (list, tuple)) else lr
+    return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": initial}})
 
 
 def _ensure_built(model, source, seed, global_batch):
@@ -278,7 +282,7 @@ def _finish(state, *, model, run_dir, export, plot):
         {k: state[k] for k in ("epoch", "best", "stopped_early", "history", "batchnorm_samples") if k in state},
     )
     if plot and state["history"]:
-        runs.plot_history(state["history"], run_dir / "learning_curves.png")
+        plot_history(state["history"], run_dir / "learning_curves.png")
 
 
 def _restore_state(run_dir, model, *, epochs, seed, global_batch, monitor, mode):
@@ -333,6 +337,8 @@ def fit(
     precision="float32",
     strategy=None,
     compile=True,
+    run_eagerly=False,
+    jit_compile="auto",
     monitor=None,
     mode="auto",
     min_delta=0.0,
@@ -369,6 +375,7 @@ def fit(
         precision: "float32", "mixed_float16", "mixed_bfloat16" or "auto".
         strategy: None, "default", "mirrored", "multiworker", "tpu" or a tf.distribute.Strategy.
         compile: compile the model (False: it must be compiled already, e.g. a Distiller).
+        run_eagerly, jit_compile: Keras `compile` options (ignored when compile=False).
         monitor: quantity for the best checkpoint / early stopping (default: "val_loss" with
             validation data, else "loss").
         mode: "auto", "min" or "max" for `monitor`.
@@ -412,16 +419,18 @@ def fit(
         model = _materialise(model, policy, strategy)
         if compile:
             model.compile(
-                optimizer=_make_optimizer(optimizer, lr),
+                optimizer=make_optimizer(optimizer, lr),
                 loss=losses_lib.get_loss(loss, class_weights),
                 metrics=list(metrics) if metrics else None,
+                run_eagerly=run_eagerly,
+                jit_compile=jit_compile,
             )
         elif getattr(model, "optimizer", None) is None:
             raise FitConfigError("compile=False needs a compiled model")
         source = as_epoch_source(train_data)
         _ensure_built(model, source, seed, global_batch)
         strategies_lib.adapt_model_for_strategy(model, strategy)  # multi-worker only (Keras 3.15 fix)
-        runs.write_run_info(run_dir, _fit_config(config, epochs, lr, optimizer, loss, batch_size, global_batch,
+        write_run_info(run_dir, _fit_config(config, epochs, lr, optimizer, loss, batch_size, global_batch,
                                                   seed, policy, strategy, monitor, mode, early_stopping_patience,
                                                   recompute_batchnorm))
         state = _restore_state(run_dir, model, epochs=epochs, seed=seed, global_batch=global_batch,
@@ -543,7 +552,7 @@ def fit_stages(model, stages, *, run_dir, strategy=None, **common):
 
 
 __all__ = [
-    "fit", "fit_stages", "Stage", "FitResult", "resolve_mode", "MAX_FIELDS",
+    "fit", "fit_stages", "Stage", "FitResult", "make_optimizer", "resolve_mode", "MAX_FIELDS",
     "EpochData", "FitConfigError", "as_epoch_source", "epoch_seed", "seed_everything",
     "CHECKPOINT_DIR", "FINAL_CHECKPOINT", "ResumeError", "load_checkpoint", "save_checkpoint",
 ]

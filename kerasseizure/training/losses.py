@@ -134,27 +134,6 @@ class CrossEntropyFromLogits(keras.losses.Loss):
         }
 
 
-def balanced_class_weights(labels, num_classes):
-    """Weights n_samples / (num_classes * count_c), as scikit-learn's "balanced" (absent classes: 0).
-
-    Args:
-        labels: integer class ids, or one-hot / probability rows (their column sums are counted).
-        num_classes: number of classes.
-
-    Returns:
-        list of num_classes floats.
-    """
-    labels = np.asarray(labels)
-    if labels.ndim == 2:
-        counts = labels.astype("float64").sum(axis=0)
-    else:
-        counts = np.bincount(labels.astype("int64").ravel(), minlength=num_classes).astype("float64")
-    if counts.shape[0] != num_classes:
-        raise LossConfigError(f"labels have {counts.shape[0]} classes, expected {num_classes}")
-    total = counts.sum()
-    return [float(total / (num_classes * c)) if c > 0 else 0.0 for c in counts]
-
-
 def get_loss(loss, class_weights=None):
     """Resolve a loss given by name or object.
 

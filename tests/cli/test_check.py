@@ -6,21 +6,19 @@ import os
 import pytest
 
 from kerasseizure.cli import main
-from kerasseizure.io.synthetic import load_truth, make_hms_corpus, make_tusz_corpus
+from kerasseizure.io.synthetic import load_truth
 from tests.blocked_imports import run_without
 
 
 @pytest.fixture(scope="module")
-def partial_tusz(tmp_path_factory):
-    """A v1.5.2 copy missing one recording its spreadsheet lists (a partial download)."""
-    return os.fspath(make_tusz_corpus(tmp_path_factory.mktemp("check_tusz") / "corpus", version="1.5.2",
-                                      size="tests", seed=1, missing_recordings=1))
+def partial_tusz(tusz_partial_root):
+    """A v1.5.2 copy missing one recording its spreadsheet lists (a partial download; tests/corpora.py)."""
+    return os.fspath(tusz_partial_root)
 
 
 @pytest.fixture(scope="module")
-def hms_root(tmp_path_factory):
-    return os.fspath(make_hms_corpus(tmp_path_factory.mktemp("check_hms") / "corpus", size="tests", n_eegs=6,
-                                     n_test=1, seed=0))
+def hms_root(hms_small_root):
+    return os.fspath(hms_small_root)
 
 
 def test_usable_copy_exits_0(hms_root, tmp_path, capsys):

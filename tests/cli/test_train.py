@@ -1,107 +1,74 @@
-"""`kerasseizure train` / `evaluate` on tiny synthetic corpora (one fold, tiny models, one epoch)."""
+"""`kerasseizure train --row`, `evaluate` and `config show`, on the test preset's synthetic corpora."""
 
 import json
 
 import pytest
+import yaml
 
 from kerasseizure.cli import main
 
 
 @pytest.fixture(scope="module")
-def tusz_root(tmp_path_factory):
-    from kerasseizure.io.synthetic import make_tusz_corpus
-
-    return make_tusz_corpus(tmp_path_factory.mktemp("cli_tusz") / "corpus", version="1.5.2", size="tests",
-                            n_patients=14, files_per_session=1, minutes_per_file=0.1, max_seizure_seconds=6.0,
-                            seed=0)
+def dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli_train")
+    return {"synthetic": root / "data", "results": root / "results"}
 
 
-@pytest.fixture(scope="module")
-def hms_root(tmp_path_factory):
-    from kerasseizure.io.synthetic import make_hms_corpus
-
-    return make_hms_corpus(tmp_path_factory.mktemp("cli_hms") / "corpus", size="tests", seed=0)
+def _train(dirs, row, *extra, table="table1"):
+    return main(["train", "--preset", "test", "--row", row, "--table", table, "--quiet",
+                 "--synthetic-dir", str(dirs["synthetic"]), "--results-dir", str(dirs["results"] / table), *extra])
 
 
-TUSZ_EXPERIMENT = {"kind": "student", "model": {"size": "tiny"}, "epochs": 1, "batch_size": 32,
-                   "train_window_stride": 4, "eval_window_stride": 4, "plot": False}
-HMS_EXPERIMENT = {"model": "wavenet", "wavenet_blocks": [[4, 3, 2]], "head_units": 8, "epochs": 1, "lr": 1e-3,
-                  "batch_size": 8}
-
-
-def _write_yaml(path, values):
-    import yaml
-
-    path.write_text(yaml.safe_dump(values), encoding="utf-8")
-    return path
-
-
-def test_train_tusz_resumes_and_evaluate_writes_metrics(tusz_root, tmp_path, capsys):
-    config = _write_yaml(tmp_path / "tusz.yaml", {
-        "task": "tusz", "data_dir": str(tusz_root), "cache_dir": str(tmp_path / "cache"),
-        "protocol": "seizure-wise", "n_folds": 2, "folds": [0], "experiment": TUSZ_EXPERIMENT})
-    run_dir = tmp_path / "run"
-    argv = ["train", "--config", str(config), "--run-dir", str(run_dir), "--seed", "1"]
-    assert main(argv) == 0
+def test_a_row_trains_once_then_is_reused_and_evaluates(dirs, capsys):
+    assert _train(dirs, "k-NN") == 0
     out = capsys.readouterr().out
-    assert "out-of-fold weighted F1" in out
-    resolved = json.loads((run_dir / "run_config.json").read_text())
-    assert resolved["task"] == "tusz" and resolved["folds"] == [0] and resolved["experiment"]["seed"] == 1
-    assert (run_dir / "environment.json").is_file() and (run_dir / "fold-0" / "predictions.npz").is_file()
-    marker = run_dir / "fold-0" / "result.json"
+    assert "table1, k-NN (preset test, seed 0)" in out and out.count("window F1") == 3
+    row_dir = dirs["results"] / "table1" / "runs" / "seizure-wise-v1.5.2" / "knn"
+    marker = row_dir / "fold-0" / "result.json"
     stamp = marker.stat().st_mtime_ns
-
-    assert main(argv) == 0  # resumes: the completed fold is loaded, not retrained
-    err = capsys.readouterr().err
-    assert "fold 0: completed earlier" in err and "training" not in err
+    assert _train(dirs, "knn") == 0  # the run key names the row too; the fold is loaded, not refitted
     assert marker.stat().st_mtime_ns == stamp
-
-    (run_dir / "metrics.json").unlink()
-    assert main(["evaluate", str(run_dir)]) == 0
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", str(row_dir)]) == 0
+    metrics = json.loads((row_dir / "metrics.json").read_text())
     assert metrics["folds"] == [0] and 0.0 <= metrics["pooled"]["window_f1"] <= 1.0
-    assert 0.0 <= metrics["pooled"]["seizure_f1"] <= 1.0
-    assert "seizure" in capsys.readouterr().out
-
-    # Another experiment into the same folder is refused, naming what differs.
-    assert main(argv[:-1] + ["2"]) == 2
-    assert "experiment" in capsys.readouterr().err
+    assert metrics["identity"]["config"]["row"] == "k-NN"
 
 
-def test_train_hms_one_fold_and_evaluate(hms_root, tmp_path, capsys):
-    config = tmp_path / "hms.json"
-    config.write_text(json.dumps({"task": "hms", "data_dir": str(hms_root), "cache_dir": str(tmp_path / "cache"),
-                                  "protocol": "group-kfold", "n_folds": 2, "experiment": HMS_EXPERIMENT}))
-    run_dir = tmp_path / "run"
-    assert main(["train", "--config", str(config), "--run-dir", str(run_dir), "--fold", "0", "--quiet"]) == 0
-    assert "Kaggle KL" in capsys.readouterr().out
-    assert json.loads((run_dir / "run_config.json").read_text())["folds"] == [0]
-    assert main(["evaluate", str(run_dir), "--data-dir", str(hms_root)]) == 0
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["task"] == "hms" and metrics["pooled"]["n_all"] > 0 and metrics["pooled"]["kl_all"] >= 0
+def test_other_settings_into_the_same_folder_are_refused_in_one_line(dirs, tmp_path, capsys):
+    from kerasseizure.experiments.presets import load_preset
+
+    assert _train(dirs, "k-NN") == 0
+    mine = load_preset("test").to_dict()
+    mine["table1"]["baselines"]["params"]["knn"] = {"n_neighbors": 3}
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(mine))
+    capsys.readouterr()
+    assert _train(dirs, "k-NN", "--preset", str(tmp_path / "mine.yaml")) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "baseline_params.n_neighbors" in err and "--overwrite" in err
+    assert _train(dirs, "k-NN", "--preset", str(tmp_path / "mine.yaml"), "--overwrite") == 0
+    row_dir = dirs["results"] / "table1" / "runs" / "seizure-wise-v1.4.0" / "knn"
+    stored = json.loads((row_dir / "run.json").read_text())["identity"]["config"]["experiment"]
+    assert stored["baseline_params"] == {"n_neighbors": 3}
 
 
-@pytest.mark.parametrize("values, key", [
-    ({"task": "eeg"}, "task"),
-    ({"task": "tusz", "protocol": "group-kfold"}, "protocol"),
-    ({"task": "tusz", "experiment": {"kind": "student", "epoch": 1}}, "experiment"),
-    ({"task": "hms", "folds": [7]}, "folds"),
-    ({"task": "tusz", "experiment": {"kind": "student"}, "colour": 1}, "colour"),
-])
-def test_bad_config_exits_2_naming_the_file_and_the_key(tmp_path, capsys, values, key):
-    values = {"data_dir": str(tmp_path), "experiment": {"kind": "student"} if values.get("task") == "tusz" else {},
-              **values}
-    config = _write_yaml(tmp_path / "bad.yaml", values)
-    assert main(["train", "--config", str(config), "--run-dir", str(tmp_path / "run")]) == 2
+def test_an_unknown_row_lists_the_rows(capsys):
+    assert main(["train", "--preset", "test", "--row", "nonsense", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert str(config) in err and f"'{key}'" in err
-    assert not (tmp_path / "run").exists()
+    assert "'SeizureNet ensemble'" in err and "'temporal (WaveNet)'" in err
 
 
-def test_unparsable_config_and_evaluate_without_a_run(tmp_path, capsys):
-    config = tmp_path / "broken.yaml"
-    config.write_text("task: [tusz\n")
-    assert main(["train", "--config", str(config)]) == 2
-    assert str(config) in capsys.readouterr().err
-    assert main(["evaluate", str(tmp_path)]) == 2
-    assert "run_config.json" in capsys.readouterr().err
+def test_config_show_round_trips_and_a_users_preset_is_validated(tmp_path, capsys):
+    from kerasseizure.experiments.presets import load_preset
+
+    assert main(["config", "show", "quick"]) == 0
+    text = capsys.readouterr().out
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text)
+    assert load_preset(mine).to_dict() == load_preset("quick").to_dict()
+
+    values = yaml.safe_load(text)
+    values["table1"]["neural"]["epochs"] = "three"
+    mine.write_text(yaml.safe_dump(values))
+    assert main(["config", "show", str(mine)]) == 2
+    assert "table1.neural.epochs: expected an integer, got 'three'" in capsys.readouterr().err

@@ -349,11 +349,4 @@ def assert_refused(read, path, line, fragment, **kwargs):
     assert message.startswith(str(path)) and f"line {line}:" in message and fragment in message, message
 
 
-@pytest.fixture
-def copy_corpus(tmp_path):
-    """Copy a session corpus into this test's folder so the test may damage it."""
-    def copy(root):
-        target = os.fspath(tmp_path / "corpus")
-        shutil.copytree(root, target)
-        return target
-    return copy
+# `copy_corpus` (copy a session corpus before damaging it) is in tests/corpora.py.

@@ -12,20 +12,18 @@ from kerasseizure.io.audit import PUBLISHED_COUNTS, audit, error_kind
 from kerasseizure.io.channels import HMS_EEG_COLUMNS
 from kerasseizure.io.hms import HMSDataset
 from kerasseizure.io.labels import SEIZURE_TYPES
-from kerasseizure.io.synthetic import make_hms_corpus, make_tusz_corpus
 from kerasseizure.io.tusz import TUSZCorpus
 
 
+# The shared session corpora (tests/corpora.py); a test that damages one copies it first.
 @pytest.fixture(scope="module")
-def tusz_root(tmp_path_factory):
-    return os.fspath(make_tusz_corpus(tmp_path_factory.mktemp("audit_tusz") / "corpus", version="1.5.2",
-                                      size="tests", seed=0))
+def tusz_root(tusz_v152_root):
+    return os.fspath(tusz_v152_root)
 
 
 @pytest.fixture(scope="module")
-def hms_root(tmp_path_factory):
-    return os.fspath(make_hms_corpus(tmp_path_factory.mktemp("audit_hms") / "corpus", size="tests", n_eegs=6,
-                                     n_test=1, seed=0))
+def hms_root(hms_small_root):
+    return os.fspath(hms_small_root)
 
 
 @pytest.fixture(scope="module")

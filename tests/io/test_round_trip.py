@@ -10,14 +10,15 @@ import pytest
 from kerasseizure.errors import CorpusError
 from kerasseizure.io.hms import HMSDataset
 from kerasseizure.io.labels import HMS_CLASSES, HMS_VOTE_COLUMNS
-from kerasseizure.io.synthetic import load_truth, make_hms_corpus, make_tusz_corpus
+from kerasseizure.io.synthetic import load_truth
 from kerasseizure.io.tusz import TUSZCorpus
 
 
 @pytest.fixture(scope="module", params=["2.0.3", "1.5.2", "1.4.0"])
-def tusz(request, tmp_path_factory):
-    root = make_tusz_corpus(tmp_path_factory.mktemp(f"tusz-{request.param}"), version=request.param,
-                            size="tests", seed=3)
+def tusz(request):
+    """The shared "tests" corpus of each layout version (tests/corpora.py), read back."""
+    root = request.getfixturevalue({"2.0.3": "tusz_v2_root", "1.5.2": "tusz_v152_root",
+                                    "1.4.0": "tusz_v140_root"}[request.param])
     return TUSZCorpus(root), load_truth(root)
 
 
@@ -70,9 +71,8 @@ def test_tusz_recordings_with_17_19_and_21_electrodes_all_give_tcp20(tusz):
         assert recording.signals.shape == (20, row.n_samples)
 
 @pytest.fixture(scope="module")
-def hms(tmp_path_factory):
-    root = make_hms_corpus(tmp_path_factory.mktemp("hms"), size="tests", seed=3)
-    return HMSDataset(root), load_truth(root)
+def hms(hms_root):
+    return HMSDataset(hms_root), load_truth(hms_root)
 
 
 def test_hms_labels_round_trip_exactly(hms):
@@ -96,10 +96,8 @@ def test_hms_signals_have_the_generated_lengths(hms):
         assert spectrogram.values.shape == (row.duration // 2, 400)
 
 
-def test_tusz_partial_copy_reports_the_recordings_it_lacks(tmp_path):
-    root = make_tusz_corpus(tmp_path / "partial", version="1.5.2", seed=3, missing_recordings=2, n_patients=14,
-                            files_per_session=1, minutes_per_file=0.2, seizures_scale=0.05, max_seizure_seconds=10,
-                            min_seizures_per_type=1)
+def test_tusz_partial_copy_reports_the_recordings_it_lacks(tusz_partial_root):
+    root = tusz_partial_root
     with pytest.raises(CorpusError):
         TUSZCorpus(root)
     with pytest.warns(UserWarning, match="missing"):

@@ -18,26 +18,26 @@ from kerasseizure.io.synthetic import (HMS_SPECTROGRAM_COLUMNS, hms_spectrogram,
                                        make_tusz_corpus)
 from kerasseizure.io.synthetic.tusz import _plan, _settings
 
-# A smaller TUSZ than the "tests" preset, for the checks that generate several corpora.
-SMALL = dict(n_patients=14, files_per_session=1, minutes_per_file=0.2, seizures_scale=0.05, max_seizure_seconds=10,
-             min_seizures_per_type=1)
+from tests.corpora import SMALL_TUSZ as SMALL  # a smaller TUSZ than the "tests" preset
+
 TINY_HMS = dict(n_eegs=2, n_test=0, eegs_per_spectrogram=(2, 2), extra_seconds=(0, 4), sub_rows=(1, 2))
 V1_SIBLINGS = (".tse", ".tse_bi", ".lbl", ".lbl_bi")
 
 
-@pytest.fixture(scope="module")
-def v2(tmp_path_factory):
-    return make_tusz_corpus(tmp_path_factory.mktemp("v2"), version="2.0.3", seed=0)
+# The shared session corpora of tests/corpora.py ("tests" preset, seed 0); read only here.
+@pytest.fixture
+def v2(tusz_v2_root):
+    return tusz_v2_root
 
 
-@pytest.fixture(scope="module")
-def v152(tmp_path_factory):
-    return make_tusz_corpus(tmp_path_factory.mktemp("v152"), version="1.5.2", seed=0)
+@pytest.fixture
+def v152(tusz_v152_root):
+    return tusz_v152_root
 
 
-@pytest.fixture(scope="module")
-def hms(tmp_path_factory):
-    return make_hms_corpus(tmp_path_factory.mktemp("hms"), seed=0)
+@pytest.fixture
+def hms(hms_root):
+    return hms_root
 
 
 def edfs(root):
@@ -308,10 +308,10 @@ def test_v152_spreadsheet(v152):
     check_calibration(wb["Calibration"], "edf", ("train", "dev", "eval"), recordings, seizures)
 
 
-@pytest.fixture(scope="module")
-def v140_partial(tmp_path_factory):
+@pytest.fixture
+def v140_partial(tusz_v140_partial_root):
     """A v1.4.0 copy that lacks 3 of the recordings its spreadsheet lists."""
-    return make_tusz_corpus(tmp_path_factory.mktemp("v140"), version="1.4.0", seed=0, missing_recordings=3, **SMALL)
+    return tusz_v140_partial_root
 
 
 def test_v140_layout_and_spreadsheet(v140_partial):
@@ -368,10 +368,11 @@ def test_default_presets_carry_the_real_quirks(version, size):
     assert any(not f.seizures for f in files) and any(len(f.seizures) > 1 for f in files)
 
 
-def test_deterministic_for_a_seed(tmp_path):
-    a = make_tusz_corpus(tmp_path / "a", version="1.5.2", seed=3, **SMALL)
-    b = make_tusz_corpus(tmp_path / "b", version="1.5.2", seed=3, **SMALL)
-    c = make_tusz_corpus(tmp_path / "c", version="1.5.2", seed=4, **SMALL)
+def test_deterministic_for_a_seed(tusz_partial_root, tmp_path):
+    # `a` is the session's partial v1.5.2 copy (seed 3); `b` the same arguments again, `c` another seed.
+    a = tusz_partial_root
+    b = make_tusz_corpus(tmp_path / "b", version="1.5.2", seed=3, missing_recordings=1, **SMALL)
+    c = make_tusz_corpus(tmp_path / "c", version="1.5.2", seed=4, missing_recordings=1, **SMALL)
     files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files_a == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     for rel in files_a:
@@ -379,7 +380,7 @@ def test_deterministic_for_a_seed(tmp_path):
     first_a, first_c = edfs(a)[0], edfs(c)[0]
     assert first_a.relative_to(a) != first_c.relative_to(c) or not filecmp.cmp(first_a, first_c, shallow=False)
     with pytest.raises(FileExistsError):
-        make_tusz_corpus(tmp_path / "a", version="1.5.2", seed=3, **SMALL)
+        make_tusz_corpus(b, version="1.5.2", seed=3, missing_recordings=1, **SMALL)
 
 
 def test_bad_arguments(tmp_path):

@@ -1,4 +1,4 @@
-"""Session-scoped synthetic corpora ("tests" size) and feature caches built from them once.
+"""Feature caches built once per session from the shared synthetic corpora (tests/corpora.py).
 
 Tests that need their own cache (reuse, invalidation, crash) use a per-test cache folder and,
 where possible, a subset of the corpus so that the suite stays within about a minute.
@@ -12,17 +12,11 @@ os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
 
 
 @pytest.fixture(scope="session")
-def tusz_root(tmp_path_factory):
-    from kerasseizure.io.synthetic import make_tusz_corpus
-
-    return make_tusz_corpus(tmp_path_factory.mktemp("tusz") / "corpus", version="2.0.3", size="tests", seed=0)
-
-
-@pytest.fixture(scope="session")
-def tusz_corpus(tusz_root):
+def tusz_corpus(tusz_v2_root):
+    """The shared v2.0.3 "tests" corpus (tests/corpora.py)."""
     from kerasseizure.io.tusz import TUSZCorpus
 
-    return TUSZCorpus(tusz_root)
+    return TUSZCorpus(tusz_v2_root)
 
 
 @pytest.fixture(scope="session")
@@ -45,14 +39,8 @@ def ses_features(tusz_corpus, session_cache):
 
 
 @pytest.fixture(scope="session")
-def hms_root(tmp_path_factory):
-    from kerasseizure.io.synthetic import make_hms_corpus
-
-    return make_hms_corpus(tmp_path_factory.mktemp("hms") / "corpus", size="tests", seed=0)
-
-
-@pytest.fixture(scope="session")
 def hms_data(hms_root):
+    """The shared HMS "tests" corpus (tests/corpora.py)."""
     from kerasseizure.io.hms import HMSDataset
 
     return HMSDataset(hms_root)

@@ -67,6 +67,9 @@ def test_left_right_swap_equals_views_of_mirrored_input(hms_features, hms_data):
         np.testing.assert_allclose(x["image"].numpy()[k], image, atol=1e-5)
     plain, _ = batch(hms_dataset(hms_features, positions, batch_size=2))
     assert not np.allclose(plain["eeg"].numpy(), x["eeg"].numpy())
+    # exactly a permutation of the cached differences: Fp1-T3 <-> Fp2-T4, T3-O1 <-> T4-O2, ...
+    cached = hms_features.arrays["wavenet"][hms_features.table["row"].to_numpy()[positions], 0]
+    np.testing.assert_array_equal(x["eeg"].numpy(), cached[..., [6, 7, 4, 5, 2, 3, 0, 1]])
 
 
 def test_time_shift_views_are_label_aligned_sub_rows(hms_features, hms_data):

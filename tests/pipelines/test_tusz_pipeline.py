@@ -12,7 +12,7 @@ from kerasseizure.io.tusz import TUSZCorpus
 from kerasseizure.pipelines import build_tusz_features, tusz_dataset
 from kerasseizure.pipelines import tusz as tusz_pipeline
 from kerasseizure.signal import fft_window_count, fft_windows
-from kerasseizure.training.folds import seizure_wise_folds
+from kerasseizure.evaluation.folds import seizure_wise_folds
 from tests.io.conftest import V2_SPEC, build_v2_corpus, tusz_channels, v2_stem, write_edf
 
 
@@ -101,6 +101,20 @@ def test_folds_select_whole_seizures_and_info_pools(fft_features):
     seizures = np.concatenate(seen)
     assert set(seizures) == set(validation) and not set(seizures) & set(train)
     assert len(seizures) == fft_features.seizures["n_windows"].to_numpy()[validation].sum()
+
+
+def test_window_stride_keeps_every_kth_window_of_each_seizure(fft_features):
+    windows = fft_features.windows
+    strided = order_of(tusz_dataset(fft_features, [1, 3], batch_size=16, window_stride=4, include_info=True))
+    expected = windows.index[windows["seizure"].isin([1, 3]) & (windows["window_in_seizure"] % 4 == 0)]
+    np.testing.assert_array_equal(strided, expected)
+    np.testing.assert_array_equal(fft_features.window_positions([1, 3], stride=4), expected)
+    shuffled = fft_features.window_order([1, 3], shuffle=True, seed=2, window_stride=4)["window"]
+    np.testing.assert_array_equal(
+        order_of(tusz_dataset(fft_features, [1, 3], 16, window_stride=4, shuffle=True, seed=2, include_info=True)),
+        shuffled)
+    with pytest.raises(ValueError, match="stride"):
+        fft_features.window_positions(stride=0)
 
 
 def test_shards_are_disjoint_and_cover(fft_features):

@@ -44,29 +44,6 @@ def test_parser_defaults():
     assert args.preset == "quick" and args.seed == 0 and str(args.results_dir) == "results/table9"
 
 
-def test_synthetic_corpus_is_reused_only_when_made_by_this_writer(tmp_path):
-    from kerasseizure.io.synthetic.common import writer_fingerprint
-    from reproduce.common import _synthetic_corpus
-
-    made = []
-
-    def make(root, overwrite, **settings):
-        made.append(settings)
-        (root / "_truth").mkdir(parents=True, exist_ok=True)
-        (root / "_truth" / "corpus.json").write_text(json.dumps(dict(settings, writer_sha256=writer)))
-        return root
-
-    writer, logs = "0" * 16, []  # first a corpus from another version of the writer
-    make(tmp_path, True, seed=0)
-    writer = writer_fingerprint()
-    for _ in range(2):
-        _synthetic_corpus(tmp_path, make, {"seed": 0}, logs.append)
-    assert made == [{"seed": 0}, {"seed": 0}]
-    assert "another version of the writer" in logs[0]
-    _synthetic_corpus(tmp_path, make, {"seed": 1}, logs.append)
-    assert made == [{"seed": 0}, {"seed": 0}, {"seed": 1}]
-
-
 def test_a_bad_corpus_ends_the_table_with_its_message(capsys):
     from kerasseizure.errors import CorpusError
     from reproduce.common import run_table

@@ -17,16 +17,22 @@ ROW_NAMES = ["AdaBoost", "SGD", "gradient boosting", "k-NN", "SeizureNet single 
              "student alone", "student distilled from SeizureNet"]
 
 
-def _run(tmp_path, preset, results="results"):
+def _run(tmp_path, preset, results="results", extra=()):
     from reproduce import table1
 
     args = ["--preset", preset, "--results-dir", str(tmp_path / results), "--synthetic-dir", str(tmp_path / "data"),
-            "--quiet"]
+            "--quiet", *extra]
     assert table1.main(args) == 0
     return tmp_path / results
 
 
-def test_test_preset_end_to_end_resumes_identically(tmp_path):
+@pytest.mark.slow
+def test_test_preset_end_to_end_resumes_identically(tmp_path, capsys):
+    from kerasseizure.cli import main as cli
+
+    # one row first through `kerasseizure train`: the table reuses it
+    assert cli(["train", "--preset", "test", "--row", "student alone", "--results-dir", str(tmp_path / "results"),
+                "--synthetic-dir", str(tmp_path / "data"), "--quiet"]) == 0
     results = _run(tmp_path, "test")
     table = pd.read_csv(results / "table.csv")
     assert set(table["model"]) == set(ROW_NAMES)
@@ -47,7 +53,7 @@ def test_test_preset_end_to_end_resumes_identically(tmp_path):
     record = json.loads((results / "record.json").read_text(encoding="utf-8"))
     assert {"config", "seed", "environment", "timings_seconds", "data", "arguments", "folds_trained"} <= set(record)
     assert {"versions", "git_commit", "hardware"} <= set(record["environment"])
-    assert record["data"]["synthetic"] is True and record["folds_trained"] == 24 and record["folds_reused"] == 0
+    assert record["data"]["synthetic"] is True and record["folds_trained"] == 21 and record["folds_reused"] == 3
     for name in FIGURES:
         assert (results / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     fold = results / "runs" / "seizure-wise-v1.5.2" / "ensemble" / "fold-0"
@@ -61,12 +67,36 @@ def test_test_preset_end_to_end_resumes_identically(tmp_path):
     assert (fold / "fit" / "final.npz").stat().st_mtime_ns == mtime
     assert (results / "table.csv").read_bytes() == first_csv
 
+    from reproduce import table1
+    from tests.reproduce.conftest import check_run_identity
+
+    record = check_run_identity(lambda extra: _run(tmp_path, "test", extra=extra), table1.NAME, results,
+                                results / "runs" / "seizure-wise-v1.5.2" / "knn", capsys)
+    assert record["folds_trained"] == 0 and (results / "table.csv").read_bytes() == first_csv
+
+
+def test_smoke_one_version_from_a_users_preset(tmp_path):
+    """The default suite's table 1: v1.5.2 only (a user's preset may name one version), every row."""
+    from tests.reproduce.conftest import smoke_preset
+
+    def change(values):
+        del values["table1"]["corpus"]["1.4.0"]
+
+    results = _run(tmp_path, smoke_preset(tmp_path, change))
+    table = pd.read_csv(results / "table.csv")
+    assert set(table["model"]) == set(ROW_NAMES) and set(table["version"].astype(str)) == {"1.5.2"}
+    assert table[["window_f1_mean", "seizure_f1_mean"]].apply(lambda c: c.between(0, 1)).all().all()
+    record = json.loads((results / "record.json").read_text(encoding="utf-8"))
+    assert record["config"]["preset"] == "smoke" and record["folds_trained"] == 16
+    assert (results / "table.md").read_text(encoding="utf-8").startswith("**Data: SYNTHETIC corpus**")
+
 
 def test_real_data_folder_is_checked(tmp_path, capsys):
+    from kerasseizure.errors import CorpusError
     from reproduce import table1
 
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SystemExit, match="v1.4.0"):
+    with pytest.raises(CorpusError, match="v1.4.0"):
         table1.main(["--data-dir", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "r"), "--quiet"])
 
 

@@ -21,7 +21,23 @@ def _run(tmp_path, preset, *extra):
                         "--synthetic-dir", str(tmp_path / "data"), "--quiet", *extra])
 
 
-def test_test_preset_writes_every_artefact_and_resumes(tmp_path):
+def test_smoke_one_variant_from_a_users_preset(tmp_path):
+    """The default suite's table 2: the temporal variant only; the other rows say they were not run."""
+    from tests.reproduce.conftest import smoke_preset
+
+    def change(values):
+        values["table2"]["variants"] = ["temporal"]
+
+    table = _run(tmp_path, smoke_preset(tmp_path, change)).set_index("row")
+    assert np.isfinite(table.loc["temporal (WaveNet)", "kl_all_oof"])
+    assert np.isfinite(table.loc["reference: uniform 1/6", "kl_all_oof"])
+    assert table.loc["both (average)", "kind"] == "not run" and table.loc["fused end to end", "kind"] == "not run"
+    record = json.loads((tmp_path / "results" / "record.json").read_text())
+    assert record["config"]["preset"] == "smoke" and list(record["config"]["variants"]) == ["temporal"]
+
+
+@pytest.mark.slow
+def test_test_preset_writes_every_artefact_and_resumes(tmp_path, capsys):
     table = _run(tmp_path, "test")
     results = tmp_path / "results"
     for name in ("table.md", "table.csv", "record.json"):
@@ -30,7 +46,7 @@ def test_test_preset_writes_every_artefact_and_resumes(tmp_path):
     text = (results / "table.md").read_text()
     assert text.startswith("**Data: SYNTHETIC corpus**") and "only fold(s) [0]" in text
     csv = pd.read_csv(results / "table.csv")
-    assert list(csv["row"]) == [row[0] for row in table2.ROWS]
+    assert list(csv["row"]) == [row.label for row in table2.ROWS]
     trained = csv[csv["kind"].isin(["trained", "average", "reference"])]
     assert np.isfinite(trained["kl_all_oof"]).all() and (trained["n_all"] > 0).all()
     assert set(csv.loc[csv["kind"] == "not run", "row"]) >= {"3D CNN (time x chain x mel)"}
@@ -45,6 +61,12 @@ def test_test_preset_writes_every_artefact_and_resumes(tmp_path):
     assert all(reused == [0] for reused in record["data"]["reused_folds"].values())
     assert (results / "table.csv").read_bytes() == first_csv
     pd.testing.assert_frame_equal(again, table)
+
+    from tests.reproduce.conftest import check_run_identity
+
+    check_run_identity(lambda extra: _run(tmp_path, "test", *extra), table2.NAME, results,
+                       results / "runs" / "temporal", capsys)
+    assert (results / "table.csv").read_bytes() == first_csv
 
 
 @pytest.mark.slow

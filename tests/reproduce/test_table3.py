@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from reproduce import table3
-from kerasseizure.training.runs import FoldResult
+from kerasseizure.experiments.runs import FoldResult
 
 
 def _run(tmp, results, preset="test", extra=()):
@@ -31,7 +31,8 @@ def _mtimes(paths):
     return {str(p): p.stat().st_mtime_ns for p in paths}
 
 
-def test_test_preset_end_to_end_resumes_without_retraining_or_reexporting(tmp_path):
+@pytest.mark.slow
+def test_test_preset_end_to_end_resumes_without_retraining_or_reexporting(tmp_path, capsys):
     results = tmp_path / "results"
     first = _run(tmp_path, results)
 
@@ -56,7 +57,7 @@ def test_test_preset_end_to_end_resumes_without_retraining_or_reexporting(tmp_pa
     assert (csv[["p50_ms_int8", "p99_ms_int8"]] > 0).all().all()
 
     # .tflite files exist and their reports say verified
-    fold = next((results / "runs").glob("test-*")) / "fold-0"
+    fold = results / "runs" / "fold-0"
     tflites = sorted((fold / "export").glob("*.tflite"))
     assert len(tflites) == 3 * 2 and not list((fold / "export").glob("*.rejected.tflite"))
     for path in tflites:
@@ -82,6 +83,30 @@ def test_test_preset_end_to_end_resumes_without_retraining_or_reexporting(tmp_pa
     assert json.loads((results / "record.json").read_text())["reused_folds"] == ["0"]
     pd.testing.assert_frame_equal(_stable(third), _stable(first))
     pd.testing.assert_frame_equal(_stable(pd.read_csv(results / "table.csv")), _stable(csv))
+
+    from tests.reproduce.conftest import check_run_identity
+
+    record = check_run_identity(lambda extra: _run(tmp_path, results, extra=extra), table3.NAME, results,
+                                results / "runs", capsys)
+    assert record["reused_folds"] == ["0"]
+
+
+def test_smoke_int8_only_from_a_users_preset(tmp_path):
+    """The default suite's table 3: teacher and tiny student, one epoch each, int8 export only."""
+    from tests.reproduce.conftest import smoke_preset
+
+    def change(values):
+        section = values["table3"]
+        section["quantizations"] = ["int8"]
+        section["teacher"]["epochs"] = section["students"]["epochs"] = 1
+        section["latency"] = {"runs": 5, "warmup": 1}
+
+    results = tmp_path / "results"
+    table = _run(tmp_path, results, preset=smoke_preset(tmp_path, change))
+    assert list(table["key"]) == ["teacher", "tiny-alone", "tiny-distilled"]
+    assert table["verified_int8"].all() and (table["tflite_kb_int8"] > 0).all()
+    assert sorted(p.name for p in (results / "runs" / "fold-0" / "export").glob("*.tflite")) == [
+        "teacher_int8.tflite", "tiny-alone_int8.tflite", "tiny-distilled_int8.tflite"]
 
 
 def _fake_fold(f1_shift=0.0):
@@ -117,13 +142,15 @@ def test_table_assembly_averages_folds_and_reports_drops():
 def test_presets_define_every_row_and_the_quick_teacher_is_20x_the_largest_student():
     from kerasseizure.models import SeizureNet, student
 
-    configs = table3.experiment_configs(table3.PRESETS["quick"], seed=3)
+    from kerasseizure.experiments.presets import load_preset
+
+    quick = load_preset("quick").table3
+    configs = table3.experiment_configs(quick, seed=3)
     assert list(configs) == table3.model_keys(["tiny", "small", "base"])
     assert configs["base-distilled"]["teacher"] == configs["teacher"]
     assert {c["seed"] for c in configs.values()} == {3}
-    teacher = SeizureNet(**table3.QUICK_TEACHER)
+    teacher = SeizureNet(**quick["teacher"]["model"])
     assert teacher.count_params() >= 20 * student(size="base").count_params()
-    assert table3.config_key({"a": 1}) != table3.config_key({"a": 2})
 
 
 @pytest.mark.slow

@@ -2,10 +2,9 @@ import json
 
 import keras
 import numpy as np
-import pytest
 
-from kerasseizure.training import losses, runs, schedules
-from kerasseizure.training.fit import EpochData, Stage, epoch_seed, fit, fit_stages
+from kerasseizure.training import losses, schedules
+from kerasseizure.training.fit import EpochData, Stage, epoch_seed, fit, fit_stages, make_optimizer
 
 
 def _data(n=48, seed=0):
@@ -41,13 +40,14 @@ def test_kl_from_logits_matches_keras_kl_and_serialises():
     np.testing.assert_allclose(float(weighted), float((plain[0] * 1 + plain[1] * 3) / 2), rtol=1e-5)
 
 
-def test_schedules():
+def test_schedules_and_optimizer():
     assert [schedules.rate_for_epoch(schedules.WAVENET_LR, e) for e in range(6)] == [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5]
-    step = schedules.EpochListSchedule(schedules.EFFICIENTNET_LR, steps_per_epoch=10)
-    assert np.isclose(float(step(25)), 1e-4) and np.isclose(float(step(99)), 1e-5)
-    cosine = schedules.WarmupCosine(1.0, total_steps=110, warmup_steps=10)
-    assert float(cosine(0)) == 0.0 and np.isclose(float(cosine(10)), 1.0) and float(cosine(110)) < 1e-6
-    assert keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(cosine)).warmup_steps == 10
+    first = make_optimizer("adam", schedules.EFFICIENTNET_LR)
+    assert isinstance(first, keras.optimizers.Adam) and np.isclose(float(first.learning_rate), 1e-3)
+    cosine = keras.optimizers.schedules.CosineDecay(0.0, 100, warmup_target=1.0, warmup_steps=10)
+    assert make_optimizer("sgd", cosine).get_config()["learning_rate"]["class_name"] == "CosineDecay"
+    given = keras.optimizers.AdamW()
+    assert make_optimizer(given, 0.5) is given
 
 
 def test_run_folder_layout_same_seed_and_completed_run(tmp_path):
@@ -88,19 +88,3 @@ def test_two_stage_training_resumes_per_stage(tmp_path):
                                rtol=1e-6)
 
 
-def test_completed_folds_are_not_redone(tmp_path):
-    calls = []
-
-    def train_one_fold(spec, fold_dir):
-        calls.append(spec)
-        if spec == 2 and len(calls) == 2:
-            raise RuntimeError("interrupted")
-        return runs.FoldResult({"kl": 0.1 * spec}, {"y_prob": np.full((2, 3), spec / 3.0)})
-
-    with pytest.raises(RuntimeError):
-        runs.run_folds([1, 2, 3], train_one_fold, tmp_path)
-    result = runs.run_folds([1, 2, 3], train_one_fold, tmp_path)
-    assert calls == [1, 2, 2, 3] and result.reused == ["0"]
-    assert np.isclose(result.summary["kl"]["mean"], 0.2)
-    np.testing.assert_allclose(result.folds[0].predictions["y_prob"], 1 / 3)
-    assert runs.run_folds([1, 2, 3], train_one_fold, tmp_path).reused == ["0", "1", "2"] and len(calls) == 4

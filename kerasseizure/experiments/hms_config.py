@@ -4,14 +4,14 @@ One `HMSExperimentConfig` (a dataclass, JSON round-trip through `to_dict` / `fro
 one variant: model, size, training schedule, augmentation, seed, and the feature settings it needs.
 `VARIANTS` names the table-2 variants; `variant_config(name, **overrides)` builds one and
 `as_config` accepts a config, a dict or a variant name. Re-exported by
-`kerasseizure.training.hms_experiment`.
+`kerasseizure.experiments.hms`.
 """
 
 import dataclasses
 import hashlib
 import json
 
-from kerasseizure.training.config_fields import from_known_fields
+from kerasseizure.experiments.config_fields import from_known_fields
 
 MODELS = ("wavenet", "spectrogram", "fused", "conv3d")
 MODEL_INPUTS = {"wavenet": "eeg", "spectrogram": "image", "fused": "both", "conv3d": "image"}

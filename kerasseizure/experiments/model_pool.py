@@ -1,17 +1,17 @@
 """Compiled TUSZ models reused across folds: `ModelPool` and the model / Distiller builders.
 
 Building a Keras model and tracing its training step costs far more than an epoch on a small
-corpus, so `kerasseizure.training.tusz_experiment` keeps models in a `ModelPool` (`DEFAULT_POOL`,
+corpus, so `kerasseizure.experiments.tusz` keeps models in a `ModelPool` (`DEFAULT_POOL`,
 one per process) keyed by architecture, input shapes, optimizer and seed: the first fold builds,
 compiles and records the initial variables (model and optimizer); later folds restore them and
-reuse the traced functions. Re-exported by `kerasseizure.training.tusz_experiment`.
+reuse the traced functions. Re-exported by `kerasseizure.experiments.tusz`.
 """
 
 import json
 
 import numpy as np
 
-from kerasseizure.training.tusz_config import _model_inputs
+from kerasseizure.experiments.tusz_config import _model_inputs
 
 
 class ModelPool:
@@ -51,16 +51,6 @@ class ModelPool:
 DEFAULT_POOL = ModelPool()
 
 
-def _initial_lr(lr):
-    return float(lr[0]) if isinstance(lr, (list, tuple)) else float(lr)
-
-
-def _optimizer(config):
-    import keras
-
-    return keras.optimizers.get({"class_name": config.optimizer, "config": {"learning_rate": _initial_lr(config.lr)}})
-
-
 def _shapes(features, names):
     return [tuple(int(d) for d in features.arrays[name].shape[1:]) for name in names]
 
@@ -86,7 +76,7 @@ def _pool_key(role, config, features):
     names, _ = _model_inputs(config, features)
     key = {"role": role, "kind": config.kind, "model": config.model, "bn_momentum": config.bn_momentum, "inputs": names,
            "shapes": _shapes(features, names), "classes": list(features.classes), "optimizer": config.optimizer,
-           "lr": _initial_lr(config.lr), "seed": config.seed, "precision": config.precision}
+           "lr": config.lr, "seed": config.seed, "precision": config.precision}
     if role == "distiller":
         key.update(teacher=json.loads(_pool_key("teacher", config.teacher, features)), input_name=config.input_name,
                    temperature=config.temperature, alpha=config.alpha,
@@ -97,14 +87,15 @@ def _pool_key(role, config, features):
 def _network_entry(config, features, pool):
     """A compiled classifier (member, ensemble or student) at its initial state."""
     from kerasseizure.training import losses as losses_lib
-    from kerasseizure.training.fit import seed_everything
+    from kerasseizure.training.fit import make_optimizer, seed_everything
     from kerasseizure.training.precision import precision_scope
 
     def build():
         seed_everything(config.seed)
         with precision_scope(config.precision):
             model = _build_network(config, features)
-            model.compile(optimizer=_optimizer(config), loss=losses_lib.get_loss("sparse_cross_entropy"))
+            model.compile(optimizer=make_optimizer(config.optimizer, config.lr),
+                          loss=losses_lib.get_loss("sparse_cross_entropy"))
             model.optimizer.build(model.trainable_variables)
         return model, {}
 
@@ -115,9 +106,8 @@ def _distiller_entry(config, features, pool):
     """A compiled Distiller (its own teacher and student instances) at its initial state."""
     from kerasseizure.models import student as student_builder
     from kerasseizure.models import with_teacher_inputs
-    from kerasseizure.training import losses as losses_lib
     from kerasseizure.training.batchnorm import set_batchnorm_momentum
-    from kerasseizure.training.distillation import _ignored_output_loss, make_distiller
+    from kerasseizure.training.distillation import compiled_distiller
     from kerasseizure.training.fit import seed_everything
     from kerasseizure.training.precision import precision_scope
 
@@ -135,11 +125,10 @@ def _distiller_entry(config, features, pool):
             view = with_teacher_inputs(small, teacher, input_index=teacher_names.index(config.input_name),
                                        taps=("pool",))
             feature_layers = ("embedding", "pool_tap") if config.feature_distillation else None
-            distiller, _ = make_distiller(teacher, view, temperature=config.temperature, alpha=config.alpha,
-                                          feature_layers=feature_layers, feature_weight=config.feature_weight)
-            loss = losses_lib.get_loss("sparse_cross_entropy")
-            distiller.compile(optimizer=_optimizer(config),
-                              loss=(loss, _ignored_output_loss) if feature_layers else loss)
+            distiller, _ = compiled_distiller(teacher, view, temperature=config.temperature, alpha=config.alpha,
+                                              feature_layers=feature_layers, feature_weight=config.feature_weight,
+                                              student_loss="sparse_cross_entropy", optimizer=config.optimizer,
+                                              lr=config.lr)
             shapes = _shapes(features, teacher_names)
             dummy = {n: np.zeros((1, *s), np.float32) for n, s in zip(teacher_names, shapes)}
             distiller(dummy if len(teacher_names) > 1 else dummy[teacher_names[0]])

@@ -8,7 +8,7 @@ import pytest
 from sklearn.model_selection import GroupKFold, KFold
 
 from kerasseizure.errors import KerasSeizureError
-from kerasseizure.training.folds import (
+from kerasseizure.evaluation.folds import (
     FoldError,
     group_kfold_by_patient,
     leakage_report,

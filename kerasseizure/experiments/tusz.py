@@ -13,7 +13,7 @@ table 1 and returns its window probabilities and weighted F1 (window- and seizur
     distilled    `student`, taught by this fold's teacher "ses"         `fit` of a Distiller
 
 ```python
-from kerasseizure.training.tusz_experiment import TUSZExperimentConfig, run_tusz_fold
+from kerasseizure.experiments.tusz import TUSZExperimentConfig, run_tusz_fold
 
 config = TUSZExperimentConfig.from_dict({"kind": "ensemble", "epochs": 10,
                                          "model": {"layers_per_block": [2, 2]}})
@@ -24,7 +24,7 @@ result.metrics["seizure_f1"], result.predictions["probs"]
 Every neural row trains through `training.fit.fit` in `<fold_dir>/fit` (a distilled row's
 teacher in `teacher_dir`, normally the ensemble row's own fold folder), so an interrupted fold
 resumes from its last completed epoch and a completed one is loaded, not retrained. Wrap the
-call in `training.runs.run_folds` to get the per-fold `result.json` / `predictions.npz` and
+call in `experiments.runs.run_folds` to get the per-fold `result.json` / `predictions.npz` and
 skip completed folds entirely.
 
 Speed: building a Keras model and tracing its training step costs far more than an epoch on a
@@ -36,11 +36,12 @@ fold's result does not depend on which folds ran before it in the process (teste
 
 Windows: `train_window_stride` / `eval_window_stride` keep every k-th window of each seizure
 (IBM's grid has 1-s windows every 0.25 s, i.e. 75% overlap; stride 4 gives non-overlapping
-windows). Seizure-level scores are the mean of the evaluated windows' probabilities.
+windows); batches come from `pipelines.tusz_dataset(..., window_stride=k)`. Seizure-level scores
+are the mean of the evaluated windows' probabilities.
 
 The configuration (`TUSZExperimentConfig`, `ExperimentConfigError`, `KINDS`) lives in
-`kerasseizure.training.tusz_config` and the model pool (`ModelPool`, `DEFAULT_POOL`) in
-`kerasseizure.training.model_pool`; both are re-exported here.
+`kerasseizure.experiments.tusz_config` and the model pool (`ModelPool`, `DEFAULT_POOL`) in
+`kerasseizure.experiments.model_pool`; both are re-exported here.
 """
 
 import time
@@ -49,10 +50,10 @@ from pathlib import Path
 import numpy as np
 
 from kerasseizure.files import atomic_write_json
-from kerasseizure.training.model_pool import (
+from kerasseizure.experiments.model_pool import (
     DEFAULT_POOL, ModelPool, _distiller_entry, _network_entry, _network_entry_cached,
 )
-from kerasseizure.training.tusz_config import (
+from kerasseizure.experiments.tusz_config import (
     KINDS, NEURAL_KINDS, ExperimentConfigError, TUSZExperimentConfig, _model_inputs,
 )
 
@@ -60,49 +61,10 @@ from kerasseizure.training.tusz_config import (
 # ------------------------------------------------------------------------------ windows and data
 
 
-def window_rows(features, indices, stride=1):
-    """Window rows of the seizures at `indices`, keeping every `stride`-th window of each seizure."""
-    rows = features.window_positions(indices)
-    if int(stride) > 1:
-        within = features.windows["window_in_seizure"].to_numpy()[rows]
-        rows = rows[within % int(stride) == 0]
-    return rows
-
-
-def window_dataset(features, rows, batch_size, names, as_dict, *, labels=True, shuffle=False, seed=0, epoch=0):
-    """A tf.data pipeline over explicit window rows (any subset), in row order or shuffled by (seed, epoch).
-
-    Args:
-        features: TUSZFeatures.
-        rows: window rows (e.g. from `window_rows`).
-        batch_size: windows per batch.
-        names: input arrays to read.
-        as_dict: yield x as {name: batch} (else the one array).
-        labels: yield (x, y) rather than x.
-        shuffle, seed, epoch: permutation of the rows, a function of (seed, epoch) only.
-    """
-    import tensorflow as tf
-
-    order = np.asarray(rows, dtype=np.int64)
-    if shuffle:
-        order = order[np.random.default_rng([int(seed), int(epoch)]).permutation(order.shape[0])]
-    arrays = [features.arrays[name] for name in names]
-    trailing = [tuple(a.shape[1:]) for a in arrays]
-    label_values = features.windows["label_index"].to_numpy(np.int32)
-
-    def load(batch_rows):
-        batch_rows = np.asarray(batch_rows)
-        return tuple(np.asarray(a[batch_rows], dtype=np.float32) for a in arrays)
-
-    def element(batch_rows):
-        values = tf.numpy_function(load, [batch_rows], [tf.float32] * len(arrays), stateful=False)
-        for value, shape in zip(values, trailing):
-            value.set_shape((None, *shape))
-        x = dict(zip(names, values)) if as_dict else values[0]
-        return (x, tf.gather(tf.constant(label_values), batch_rows)) if labels else x
-
-    ds = tf.data.Dataset.from_tensor_slices(order).batch(int(batch_size))
-    return ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+def _dataset_inputs(config, features):
+    """`tusz_dataset`'s `inputs` for the row's model: the input name, or the list of names of a dict input."""
+    names, as_dict = _model_inputs(config, features)
+    return names if as_dict else names[0]
 
 
 # ------------------------------------------------------------------------------ training
@@ -127,28 +89,31 @@ class _EpochLog:
 def _fit_kwargs(config, run_dir, log, what):
     callbacks = [_EpochLog.make(log, what, config.epochs)] if log else []
     return dict(run_dir=run_dir, epochs=int(config.epochs), lr=config.lr, batch_size=int(config.batch_size),
-                seed=int(config.seed), precision=config.precision, compile=False, callbacks=callbacks,
+                seed=int(config.seed), precision=config.precision, callbacks=callbacks,
                 tensorboard=bool(config.tensorboard), plot=bool(config.plot), keep_checkpoints=1,
                 recompute_batchnorm=config.recompute_batchnorm, config={"experiment": config.to_dict()})
 
 
-def _data(config, features, train, valid, names, as_dict):
-    train_rows = window_rows(features, train, config.train_window_stride)
-    if train_rows.size == 0:
+def _data(config, features, train, valid):
+    """(training data factory, validation data factory or None, number of training windows) of a row."""
+    from kerasseizure.pipelines import tusz_dataset
+
+    inputs = _dataset_inputs(config, features)
+    n_train = int(features.window_positions(train, config.train_window_stride).size)
+    if n_train == 0:
         raise ExperimentConfigError(f"row {config.name!r}: the fold's training seizures have no windows")
 
     def train_data(epoch, seed, global_batch):
-        return window_dataset(features, train_rows, global_batch, names, as_dict, shuffle=True, seed=seed, epoch=epoch)
+        return tusz_dataset(features, train, global_batch, window_stride=config.train_window_stride, shuffle=True,
+                            seed=seed, epoch=epoch, inputs=inputs)
 
-    validation = None
-    if config.track_validation and valid is not None:
-        valid_rows = window_rows(features, valid, config.eval_window_stride)
-        if valid_rows.size:
-            def validation_data(epoch, seed, global_batch):
-                return window_dataset(features, valid_rows, config.eval_batch_size, names, as_dict)
+    def validation_data(epoch, seed, global_batch):
+        return tusz_dataset(features, valid, config.eval_batch_size, window_stride=config.eval_window_stride,
+                            inputs=inputs)
 
-            validation = validation_data
-    return train_data, validation, int(train_rows.size)
+    tracked = (config.track_validation and valid is not None
+               and features.window_positions(valid, config.eval_window_stride).size > 0)
+    return train_data, validation_data if tracked else None, n_train
 
 
 def train_network(features, train, valid, config, run_dir, *, pool=None, log=None):
@@ -156,41 +121,34 @@ def train_network(features, train, valid, config, run_dir, *, pool=None, log=Non
     from kerasseizure.training.fit import fit
 
     pool = pool or DEFAULT_POOL
-    names, as_dict = _model_inputs(config, features)
-    train_data, validation, n_train = _data(config, features, train, valid, names, as_dict)
+    train_data, validation, n_train = _data(config, features, train, valid)
     entry = _network_entry(config, features, pool)
-    result = fit(entry["model"], train_data, validation, loss="sparse_cross_entropy",
+    result = fit(entry["model"], train_data, validation, loss="sparse_cross_entropy", compile=False,
                  **_fit_kwargs(config, run_dir, log, config.name))
     return entry["model"], result, n_train
 
 
 def _distill(features, train, valid, config, run_dir, teacher_model, *, pool, log):
-    from kerasseizure.training.distillation import _duplicate_targets
-    from kerasseizure.training.fit import fit
+    from kerasseizure.training.distillation import fit_distiller
 
-    names, as_dict = _model_inputs(config, features)
-    train_data, validation, n_train = _data(config, features, train, valid, names, as_dict)
+    train_data, validation, n_train = _data(config, features, train, valid)
     entry = _distiller_entry(config, features, pool)
     for target, source in zip(entry["teacher"].variables, teacher_model.variables):
         target.assign(source)
-    if entry["features"]:
-        train_data = _duplicate_targets(train_data)
-        validation = None if validation is None else _duplicate_targets(validation)
     student = entry["student"]
-    monitor = "val_student_loss" if validation is not None else "student_loss"
-    result = fit(entry["model"], train_data, validation, monitor=monitor, export=lambda _: student,
-                 **_fit_kwargs(config, run_dir, log, config.name))
+    result = fit_distiller(entry["model"], train_data, validation, feature_matching=entry["features"],
+                           export=lambda _: student, **_fit_kwargs(config, run_dir, log, config.name))
     return student, result, n_train
 
 
-def _predict(model, features, rows, names, as_dict, batch_size):
+def _predict(model, features, valid, config, inputs):
+    """Softmax probabilities (float64) of the row's evaluated windows of the seizures at `valid`."""
     import keras
 
-    ds = window_dataset(features, rows, batch_size, names, as_dict, labels=False)
+    from kerasseizure.pipelines import tusz_dataset
+
+    ds = tusz_dataset(features, valid, config.eval_batch_size, window_stride=config.eval_window_stride, inputs=inputs)
     logits = model.predict(ds, verbose=0)
-    if isinstance(logits, dict):
-        return {k: np.asarray(keras.ops.convert_to_numpy(keras.ops.softmax(v, axis=-1)), np.float64)
-                for k, v in logits.items()}
     return np.asarray(keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1)), np.float64)
 
 
@@ -209,7 +167,7 @@ def _member_view(entry):
 
 def evaluate_probabilities(features, rows, probs):
     """Weighted F1 per window and per seizure (mean of its windows' probabilities) of window rows."""
-    from kerasseizure.training.metrics import window_and_seizure_f1
+    from kerasseizure.evaluation.metrics import window_and_seizure_f1
 
     windows = features.windows
     return window_and_seizure_f1(probs, windows["seizure"].to_numpy()[rows],
@@ -217,7 +175,7 @@ def evaluate_probabilities(features, rows, probs):
 
 
 def _fold_result(features, rows, probs, extra, more_metrics=None, more_predictions=None):
-    from kerasseizure.training.runs import FoldResult
+    from kerasseizure.experiments.runs import FoldResult
 
     metrics = evaluate_probabilities(features, rows, probs)
     metrics.update(more_metrics or {})
@@ -232,13 +190,13 @@ def _fold_result(features, rows, probs, extra, more_metrics=None, more_predictio
 def _run_baseline(features, train, valid, config, fold_dir, log):
     from threadpoolctl import threadpool_limits
 
-    from kerasseizure.training.baselines import make_baseline
+    from kerasseizure.experiments.baselines import make_baseline
 
     if "fft" not in features.arrays:
         raise ExperimentConfigError(f"baseline {config.name!r} needs FFT features (build_tusz_features(..., 'fft')); "
                                     f"these hold {sorted(features.arrays)}")
-    train_rows = window_rows(features, train, config.train_window_stride)
-    valid_rows = window_rows(features, valid, config.eval_window_stride)
+    train_rows = features.window_positions(train, config.train_window_stride)
+    valid_rows = features.window_positions(valid, config.eval_window_stride)
     x = np.asarray(features.arrays["fft"][train_rows], dtype=np.float32)
     y = features.windows["label_index"].to_numpy()[train_rows]
     start = time.perf_counter()
@@ -273,7 +231,7 @@ def run_tusz_fold(features, train, valid, config, fold_dir, *, teacher_dir=None,
         log: callable(str) for progress lines (each epoch, each fit).
 
     Returns:
-        training.runs.FoldResult: metrics (window_f1, seizure_f1, n_windows, n_seizures, and for an
+        experiments.runs.FoldResult: metrics (window_f1, seizure_f1, n_windows, n_seizures, and for an
         ensemble member{i}_window_f1 / member{i}_seizure_f1 of its members alone), predictions
         (probs (n, classes) float32, window, seizure, label; an ensemble adds member_probs
         (n, members, classes)) and extra (training windows, epochs, best epoch, seconds).
@@ -296,17 +254,17 @@ def run_tusz_fold(features, train, valid, config, fold_dir, *, teacher_dir=None,
         extra["teacher_run"] = str(teacher_dir / "fit")
         model, result, n_train = _distill(features, train, valid, config, fold_dir / "fit", teacher,
                                           pool=pool, log=log)
-        names, as_dict = [config.input_name], False
+        inputs = config.input_name
         entry = None
     else:
         model, result, n_train = train_network(features, train, valid, config, fold_dir / "fit", pool=pool, log=log)
-        names, as_dict = _model_inputs(config, features)
+        inputs = _dataset_inputs(config, features)
         entry = _network_entry_cached(config, features, pool)
-    valid_rows = window_rows(features, valid, config.eval_window_stride)
-    probs = _predict(model, features, valid_rows, names, as_dict, config.eval_batch_size)
+    valid_rows = features.window_positions(valid, config.eval_window_stride)
+    probs = _predict(model, features, valid, config, inputs)
     more_metrics, more_predictions = {}, {}
     if config.kind == "ensemble":
-        member_probs = _predict(_member_view(entry), features, valid_rows, names, as_dict, config.eval_batch_size)
+        member_probs = _predict(_member_view(entry), features, valid, config, inputs)
         more_predictions["member_probs"] = member_probs.astype(np.float32)
         for i in range(member_probs.shape[1]):
             scores = evaluate_probabilities(features, valid_rows, member_probs[:, i])
@@ -328,5 +286,5 @@ def load_history(run_dir):
 
 __all__ = [
     "KINDS", "NEURAL_KINDS", "ExperimentConfigError", "TUSZExperimentConfig", "ModelPool", "DEFAULT_POOL",
-    "window_rows", "window_dataset", "train_network", "evaluate_probabilities", "run_tusz_fold", "load_history",
+    "train_network", "evaluate_probabilities", "run_tusz_fold", "load_history",
 ]

@@ -16,37 +16,31 @@ NEURAL = {"epochs": 1, "batch_size": 32, "train_window_stride": 4, "eval_window_
 
 
 @pytest.fixture(scope="session")
-def experiment_features(tmp_path_factory):
-    from kerasseizure.io.synthetic import make_tusz_corpus
+def experiment_features(tusz_experiment_root, tmp_path_factory):
     from kerasseizure.io.tusz import TUSZCorpus
     from kerasseizure.pipelines import build_tusz_features
 
-    root = make_tusz_corpus(tmp_path_factory.mktemp("tusz_exp") / "corpus", version="1.5.2", size="tests",
-                            n_patients=14, files_per_session=1, minutes_per_file=0.1, max_seizure_seconds=6.0,
-                            seed=0)
-    corpus = TUSZCorpus(root)
+    corpus = TUSZCorpus(tusz_experiment_root)
     cache = tmp_path_factory.mktemp("tusz_exp_cache")
     return {rep: build_tusz_features(corpus, rep, cache, progress=False) for rep in ("fft", "ses")}
 
 
 @pytest.fixture(scope="session")
 def fold(experiment_features):
-    from kerasseizure.training.folds import seizure_wise_folds
+    from kerasseizure.evaluation.folds import seizure_wise_folds
 
     return seizure_wise_folds(experiment_features["fft"].seizures)
 
 
 @pytest.fixture(scope="session")
 def ensemble_config():
-    from kerasseizure.training.tusz_experiment import TUSZExperimentConfig
+    from kerasseizure.experiments.tusz import TUSZExperimentConfig
 
     return TUSZExperimentConfig(kind="ensemble", model=TINY, **NEURAL)
 
 
 def _check(result, features, valid, stride=2):
-    from kerasseizure.training.tusz_experiment import window_rows
-
-    rows = window_rows(features, valid, stride)
+    rows = features.window_positions(valid, stride)
     probs = result.predictions["probs"]
     assert probs.shape == (len(rows), len(features.classes))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
@@ -56,7 +50,7 @@ def _check(result, features, valid, stride=2):
 
 
 def test_config_round_trip_and_refusals(ensemble_config):
-    from kerasseizure.training.tusz_experiment import ExperimentConfigError, TUSZExperimentConfig
+    from kerasseizure.experiments.tusz import ExperimentConfigError, TUSZExperimentConfig
 
     distilled = TUSZExperimentConfig(kind="distilled", model={"size": "tiny"}, teacher=ensemble_config, lr=[1e-3, 1e-4])
     again = TUSZExperimentConfig.from_dict(distilled.to_dict())
@@ -76,7 +70,7 @@ def test_config_round_trip_and_refusals(ensemble_config):
 
 @pytest.mark.parametrize("baseline", ["knn", "gradient_boosting"])
 def test_baseline_row(experiment_features, fold, tmp_path, baseline):
-    from kerasseizure.training.tusz_experiment import TUSZExperimentConfig, run_tusz_fold
+    from kerasseizure.experiments.tusz import TUSZExperimentConfig, run_tusz_fold
 
     train, valid = fold[0]
     config = TUSZExperimentConfig(kind="baseline", baseline=baseline, train_window_stride=4, eval_window_stride=2,
@@ -89,14 +83,14 @@ def test_baseline_row(experiment_features, fold, tmp_path, baseline):
 
 
 def test_baseline_needs_fft_features(experiment_features, fold, tmp_path):
-    from kerasseizure.training.tusz_experiment import ExperimentConfigError, run_tusz_fold
+    from kerasseizure.experiments.tusz import ExperimentConfigError, run_tusz_fold
 
     with pytest.raises(ExperimentConfigError, match="FFT"):
         run_tusz_fold(experiment_features["ses"], *fold[0], {"kind": "baseline"}, tmp_path)
 
 
 def test_member_and_student_rows_resume(experiment_features, fold, tmp_path):
-    from kerasseizure.training.tusz_experiment import TUSZExperimentConfig, run_tusz_fold
+    from kerasseizure.experiments.tusz import TUSZExperimentConfig, run_tusz_fold
 
     ses = experiment_features["ses"]
     train, valid = fold[0]
@@ -112,7 +106,7 @@ def test_member_and_student_rows_resume(experiment_features, fold, tmp_path):
 
 
 def test_ensemble_then_distilled_student(experiment_features, fold, tmp_path, ensemble_config):
-    from kerasseizure.training.tusz_experiment import TUSZExperimentConfig, load_history, run_tusz_fold
+    from kerasseizure.experiments.tusz import TUSZExperimentConfig, load_history, run_tusz_fold
 
     ses = experiment_features["ses"]
     train, valid = fold[0]
@@ -141,7 +135,7 @@ def test_distilled_with_alpha_one_is_the_student_alone(experiment_features, fold
     This pins what makes the two rows comparable: the distilled student starts from the weights
     the student row starts from, sees the same batches, and is evaluated the same way.
     """
-    from kerasseizure.training.tusz_experiment import TUSZExperimentConfig, run_tusz_fold
+    from kerasseizure.experiments.tusz import TUSZExperimentConfig, run_tusz_fold
 
     ses = experiment_features["ses"]
     train, valid = fold[0]
@@ -156,7 +150,7 @@ def test_distilled_with_alpha_one_is_the_student_alone(experiment_features, fold
 
 def test_pooled_model_does_not_depend_on_earlier_folds(experiment_features, fold, tmp_path):
     """A fold trained after another one (pooled model reset) equals the fold trained first in a fresh pool."""
-    from kerasseizure.training.tusz_experiment import ModelPool, TUSZExperimentConfig, run_tusz_fold
+    from kerasseizure.experiments.tusz import ModelPool, TUSZExperimentConfig, run_tusz_fold
 
     ses = experiment_features["ses"]
     config = TUSZExperimentConfig(kind="student", model={"size": "tiny"}, seed=3, **NEURAL)

@@ -2,13 +2,13 @@
 
 A `TUSZExperimentConfig` (a dataclass, JSON round-trip through `to_dict` / `from_dict`) describes one
 row of table 1 (`KINDS`: baseline, member, ensemble, student, distilled); `_model_inputs` resolves
-which feature arrays a row's model reads. Re-exported by `kerasseizure.training.tusz_experiment`.
+which feature arrays a row's model reads. Re-exported by `kerasseizure.experiments.tusz`.
 """
 
 import dataclasses
 
 from kerasseizure.errors import KerasSeizureError
-from kerasseizure.training.config_fields import from_known_fields
+from kerasseizure.experiments.config_fields import from_known_fields
 
 KINDS = ("baseline", "member", "ensemble", "student", "distilled")
 NEURAL_KINDS = ("member", "ensemble", "student", "distilled")
@@ -25,7 +25,7 @@ class TUSZExperimentConfig:
     Args:
         kind: "baseline", "member", "ensemble", "student" or "distilled".
         name: display / run name (default: the kind, or the baseline's name).
-        baseline: baseline name of `training.baselines.BASELINES` (kind "baseline").
+        baseline: baseline name of `experiments.baselines.BASELINES` (kind "baseline").
         baseline_params: classifier parameters overriding sklearn's defaults.
         model: keyword arguments of the model builder (`seizurenet_member`, `SeizureNet` or
             `student`; input shapes and the number of classes come from the features).
@@ -85,7 +85,7 @@ class TUSZExperimentConfig:
         if self.kind not in KINDS:
             raise ExperimentConfigError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.kind == "baseline":
-            from kerasseizure.training.baselines import BASELINES
+            from kerasseizure.experiments.baselines import BASELINES
 
             if self.baseline not in BASELINES:
                 raise ExperimentConfigError(f"unknown baseline {self.baseline!r}; choose one of {sorted(BASELINES)}")

@@ -5,13 +5,13 @@ import pytest
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from kerasseizure.training.baselines import (
+from kerasseizure.experiments.baselines import (
     BASELINES,
     BaselineError,
     flatten_windows,
     make_baseline,
 )
-from kerasseizure.training.metrics import weighted_f1
+from kerasseizure.evaluation.metrics import weighted_f1
 
 
 def _separable_windows(seed, n_per_class=80, n_classes=3, shape=(20, 6)):

@@ -1,7 +1,10 @@
 """hms_experiment: every variant trains and scores on one fold of a tiny synthetic corpus.
 
-Tiny models (two wave blocks, EfficientNetV2B0 at 32 x 32, one epoch, eager) keep the module
-within about a minute; the corpus and the feature cache are built once per session.
+Tiny models (one small wave block, EfficientNetV2B0 at 32 x 32, one epoch, eager) keep the module
+within about two minutes on 2 cores; the corpus (tests/corpora.py) and the feature cache are built
+once per session. The fused model with an EfficientNetV2B0 trunk is `slow` (about 35 s); the
+default suite trains the fused model with the compact image trunk
+(test_compact_image_model_with_recomputed_batchnorm[fused]) and the EfficientNet spatial model.
 """
 
 import json
@@ -12,22 +15,18 @@ import pytest
 
 os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
 
-from kerasseizure.training import hms_experiment as hx  # noqa: E402
-from kerasseizure.training.runs import RunError  # noqa: E402
+from kerasseizure.experiments import hms as hx  # noqa: E402
+from kerasseizure.experiments.runs import RunIdentityError  # noqa: E402
 
-TINY = dict(wavenet_blocks=[[4, 3, 2], [8, 3, 1]], backbone="EfficientNetV2B0", image_size=[32, 32],
+TINY = dict(wavenet_blocks=[[4, 3, 1]], backbone="EfficientNetV2B0", image_size=[32, 32],
             batch_size=8, eval_batch_size=32, lr=[1e-3], conv3d_filters=[4], run_eagerly=True)
 
 
 @pytest.fixture(scope="module")
-def hms_small(tmp_path_factory):
+def hms_small(hms_experiment_root):
     from kerasseizure.io.hms import HMSDataset
-    from kerasseizure.io.synthetic import make_hms_corpus
 
-    root = make_hms_corpus(tmp_path_factory.mktemp("hms_exp") / "corpus", size="tests", n_eegs=20, n_test=1, seed=3,
-                           spectrograms_per_patient=(1, 1), eegs_per_spectrogram=(1, 2), sub_rows=(1, 2),
-                           high_vote_fraction=0.4)
-    return HMSDataset(root)
+    return HMSDataset(hms_experiment_root)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +37,7 @@ def features(hms_small, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def folds(features):
-    from kerasseizure.training.folds import group_kfold_by_patient
+    from kerasseizure.evaluation.folds import group_kfold_by_patient
 
     return group_kfold_by_patient(features.table, 5)
 
@@ -110,7 +109,8 @@ def test_temporal_and_spatial_train_score_and_resume(variant, trained, features,
     assert np.array_equal(again.oof[list(hx.HMS_CLASSES)].to_numpy(), probabilities)
 
 
-@pytest.mark.parametrize("variant", ["fused", "temporal_swap", "temporal_two_stage", "conv3d"])
+@pytest.mark.parametrize("variant", [pytest.param("fused", marks=pytest.mark.slow), "temporal_swap",
+                                     "temporal_two_stage", "conv3d"])
 def test_each_proposal_trains_and_scores_one_fold(variant, features, folds, tmp_path):
     config = hx.variant_config(variant, **TINY)
     result = hx.run_cv(config, features, run_dir=tmp_path / variant, folds=folds, fold_indices=[0])
@@ -136,7 +136,7 @@ def test_same_seed_same_predictions_and_run_dir_guard(trained, features, folds, 
     second = hx.run_cv(first.config, features, run_dir=tmp_path / "b", folds=folds, fold_indices=[0])
     assert second.reused == []
     assert np.array_equal(first.oof[list(hx.HMS_CLASSES)].to_numpy(), second.oof[list(hx.HMS_CLASSES)].to_numpy())
-    with pytest.raises(RunError, match="another experiment"):
+    with pytest.raises(RunIdentityError, match=r"seed: 0 -> 1.*--overwrite"):
         hx.run_cv(first.config.replace(seed=1), features, run_dir=tmp_path / "b", folds=folds, fold_indices=[0])
 
 

@@ -1,4 +1,4 @@
-"""Metrics against independent formulas (scipy rel_entr, sklearn) and hand computations."""
+"""Metrics against independent formulas (Kaggle's scorer code, scipy rel_entr, sklearn) and hand computations."""
 
 import math
 
@@ -10,7 +10,7 @@ from scipy.special import rel_entr
 
 from kerasseizure.errors import KerasSeizureError
 from kerasseizure.io.labels import HMS_VOTE_COLUMNS, SEIZURE_TYPES
-from kerasseizure.training.metrics import (
+from kerasseizure.evaluation.metrics import (
     MetricInputError,
     ProbabilityError,
     classification_report_frame,
@@ -32,8 +32,15 @@ def _random_distributions(rng, n_rows, n_classes, zero_fraction):
 
 
 def _reference_kl(target, predicted, epsilon=1e-15):
-    """Independent formula: scipy's rel_entr (0 where target == 0) on the clipped prediction."""
-    return float(np.mean(rel_entr(target, np.clip(predicted, epsilon, 1 - epsilon)).sum(axis=1)))
+    """The competition scorer's own arithmetic (its pandas column loop with np.log), micro average."""
+    solution, submission = pd.DataFrame(target), pd.DataFrame(predicted)
+    for col in solution.columns:
+        submission[col] = np.clip(submission[col], epsilon, 1 - epsilon)
+        nonzero = solution[col] != 0
+        solution.loc[nonzero, col] = solution.loc[nonzero, col] * np.log(
+            solution.loc[nonzero, col] / submission.loc[nonzero, col])
+        solution.loc[~nonzero, col] = 0
+    return float(np.average(solution.sum(axis=1)))
 
 
 def _frame(ids, values, columns=HMS_VOTE_COLUMNS):
@@ -44,7 +51,7 @@ def _frame(ids, values, columns=HMS_VOTE_COLUMNS):
 
 # --- KL divergence ----------------------------------------------------------------------------
 
-def test_kl_matches_rel_entr_with_zero_targets_and_zero_predictions():
+def test_kl_matches_the_kaggle_scorer_with_zero_targets_and_zero_predictions():
     rng = np.random.default_rng(0)
     target = _random_distributions(rng, 200, 6, zero_fraction=0.4)
     predicted = _random_distributions(rng, 200, 6, zero_fraction=0.3)

@@ -1,6 +1,6 @@
 """Evaluation metrics of both benchmarks: the HMS Kaggle KL divergence and the TUSZ weighted F1.
 
-Pure NumPy / pandas / scikit-learn (no TensorFlow), so that scores can be computed anywhere,
+Pure NumPy / SciPy / pandas / scikit-learn (no TensorFlow), so that scores can be computed anywhere,
 including on predictions read back from disk.
 
 - `kaggle_kl_divergence` follows the competition scorer ("kullback-leibler-divergence" metric
@@ -18,6 +18,7 @@ See docs/protocols.md for the exact semantics and what was checked against the r
 
 import numpy as np
 import pandas as pd
+import scipy.special
 import sklearn.metrics
 
 from kerasseizure.errors import KerasSeizureError
@@ -85,7 +86,7 @@ def kaggle_kl_divergence(solution, submission, epsilon=KAGGLE_EPSILON, micro_ave
 
 
 def kl_terms(target, predicted):
-    """Cell-wise KL terms y * log(y / p), set to 0 where y == 0 (scipy.special.rel_entr convention).
+    """Cell-wise KL terms y * log(y / p), 0 where y == 0: `scipy.special.rel_entr` in float64.
 
     No clipping or checking happens here; `kaggle_kl_divergence` clips the prediction first.
 
@@ -104,10 +105,7 @@ def kl_terms(target, predicted):
     predicted = np.asarray(predicted, dtype=np.float64)
     if target.shape != predicted.shape:
         raise MetricInputError(f"target shape {target.shape} != predicted shape {predicted.shape}")
-    terms = np.zeros(target.shape, dtype=np.float64)
-    nonzero = target != 0
-    terms[nonzero] = target[nonzero] * np.log(target[nonzero] / predicted[nonzero])
-    return terms
+    return scipy.special.rel_entr(target, predicted)
 
 
 def _aligned_probability_arrays(solution, submission, id_column, class_columns):
@@ -379,13 +377,11 @@ def classification_report_frame(y_true, y_pred_or_probs, class_names, labels=Non
     y_true = np.asarray(y_true)
     labels = _report_labels(y_true, class_names, labels)
     y_pred = predicted_labels(y_pred_or_probs, labels if np.ndim(y_pred_or_probs) == 2 else None)
-    precision, recall, f1, support = sklearn.metrics.precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, average=None, zero_division=0.0)
-    report = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1,
-                           "support": support.astype(np.int64)}, index=class_names)
-    report.loc["macro avg"] = _average_row(precision, recall, f1, support, weights=None)
-    report.loc["weighted avg"] = _average_row(precision, recall, f1, support, weights=support)
-    report["support"] = report["support"].astype(np.int64)
+    summary = sklearn.metrics.classification_report(y_true, y_pred, labels=labels, target_names=class_names,
+                                                    output_dict=True, zero_division=0.0)
+    rows = [*class_names, "macro avg", "weighted avg"]
+    report = pd.DataFrame([summary[row] for row in rows], index=rows).rename(columns={"f1-score": "f1"})
+    report = report[["precision", "recall", "f1", "support"]].astype({"support": np.int64})
     confusion = pd.DataFrame(sklearn.metrics.confusion_matrix(y_true, y_pred, labels=labels),
                              index=pd.Index(class_names, name="true"),
                              columns=pd.Index(class_names, name="predicted"))
@@ -403,12 +399,3 @@ def _report_labels(y_true, class_names, labels):
     if unknown:
         raise MetricInputError(f"y_true holds label(s) outside the class list: {unknown[:5]}")
     return labels
-
-
-def _average_row(precision, recall, f1, support, weights):
-    """Macro (weights None) or support-weighted averages, as sklearn computes them."""
-    total = int(support.sum())
-    if weights is not None and total == 0:
-        return [0.0, 0.0, 0.0, 0]
-    average = [float(np.average(values, weights=weights)) for values in (precision, recall, f1)]
-    return average + [total]

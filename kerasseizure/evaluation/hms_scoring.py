@@ -4,7 +4,7 @@ Scores are the competition's (`metrics.kaggle_kl_divergence`, exact scorer seman
 probabilities, on every validated eeg_id ("all") and on the eeg_ids with >= 10 votes on every
 sub-row ("high"). `oof_frame` / `score_oof` / `average_results` / `reference_predictions` build and
 score out-of-fold tables in the `HMSCVResult.oof` layout. Re-exported by
-`kerasseizure.training.hms_experiment`.
+`kerasseizure.experiments.hms`.
 """
 
 import math
@@ -14,7 +14,6 @@ import pandas as pd
 
 from kerasseizure.io.labels import HMS_CLASSES
 from kerasseizure.probabilities import average_probabilities, renormalise
-from kerasseizure.training.runs import FoldResult
 
 
 def targets_of(table, positions):
@@ -28,7 +27,7 @@ def kl_metrics(table, positions, probabilities):
     Returns:
         {"kl_all", "kl_high" (NaN when no high eeg_id), "n_all", "n_high"}.
     """
-    from kerasseizure.training.metrics import kaggle_kl_divergence
+    from kerasseizure.evaluation.metrics import kaggle_kl_divergence
 
     positions = np.asarray(positions, dtype=np.int64)
     probabilities = np.asarray(probabilities, dtype=np.float64)
@@ -44,7 +43,7 @@ def kl_metrics(table, positions, probabilities):
 
 def per_class_kl(table, positions, probabilities):
     """Each class's share of the KL: mean over rows of y_c log(y_c / p_c) (sums to the KL)."""
-    from kerasseizure.training.metrics import KAGGLE_EPSILON, kl_terms
+    from kerasseizure.evaluation.metrics import KAGGLE_EPSILON, kl_terms
 
     y = targets_of(table, positions)
     p = np.clip(np.asarray(probabilities, dtype=np.float64), KAGGLE_EPSILON, 1 - KAGGLE_EPSILON)
@@ -74,14 +73,14 @@ def oof_frame(table, fold_results):
 
 def score_oof(table, oof, name, members=()):
     """Per-fold and pooled KL of an out-of-fold table (HMSCVResult.oof layout)."""
-    from kerasseizure.training.runs import summarise
+    from kerasseizure.evaluation.reports import summarise
 
     per_fold = {}
     for fold, part in oof.groupby("fold", sort=True):
         per_fold[int(fold)] = kl_metrics(table, part["position"].to_numpy(np.int64),
                                          part[list(HMS_CLASSES)].to_numpy(np.float64))
     pooled = kl_metrics(table, oof["position"].to_numpy(np.int64), oof[list(HMS_CLASSES)].to_numpy(np.float64))
-    summary = summarise([FoldResult(m) for m in per_fold.values()])
+    summary = summarise(list(per_fold.values()))
     return {"name": name, "members": list(members), "oof": oof, "pooled": pooled, "per_fold": per_fold,
             "summary": summary}
 

@@ -9,7 +9,7 @@ populations), the augmentation (left/right swap, time shift), the seed. The feat
 
 ```python
 from kerasseizure.io.hms import HMSDataset
-from kerasseizure.training import hms_experiment as hx
+from kerasseizure.experiments import hms as hx
 
 config = hx.variant_config("temporal")                    # WaveNet, 0.1-20 Hz, WAVENET_LR, batch 32
 features = hx.build_features(HMSDataset("hms/"), "cache/", [config])
@@ -19,11 +19,11 @@ result.oof             # one row per validated eeg_id: fold, position, eeg_id, p
 ```
 
 Every fold trains through `training.fit` (`fit_stages` for two stages) in
-`<run_dir>/fold-<k>/fit`, and `training.runs.run_folds` stores each finished fold's result and
+`<run_dir>/fold-<k>/fit`, and `experiments.runs.run_folds` stores each finished fold's result and
 out-of-fold probabilities: calling `run_cv` again with the same `run_dir` loads the finished folds
 and resumes an interrupted one from its last completed epoch. A run folder remembers what it was
 made for (experiment config, feature cache key, fold membership); asking it for something else
-raises `RunError` instead of mixing results.
+raises `RunIdentityError` instead of mixing results (`overwrite=True` replaces it).
 
 Scores are the competition's (`metrics.kaggle_kl_divergence`, exact scorer semantics) on the
 out-of-fold softmax probabilities (computed in float64 from the logits), on every validated
@@ -31,13 +31,11 @@ eeg_id ("all") and on the eeg_ids with >= 10 votes on every sub-row ("high", the
 that tracks the leaderboard): per fold, and pooled over the folds' out-of-fold predictions.
 
 The configuration (`HMSExperimentConfig`, `VARIANTS`, `variant_config`, `as_config`) lives in
-`kerasseizure.training.hms_config` and the scoring helpers (`kl_metrics`, `score_oof`,
-`average_results`, ...) in `kerasseizure.training.hms_scoring`; both are re-exported here.
+`kerasseizure.experiments.hms_config` and the scoring helpers (`kl_metrics`, `score_oof`,
+`average_results`, ...) in `kerasseizure.evaluation.hms_scoring`; both are re-exported here.
 """
 
 import dataclasses
-import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -45,15 +43,15 @@ import numpy as np
 import pandas as pd
 
 from kerasseizure.io.labels import HMS_CLASSES
-from kerasseizure.training.hms_config import (
+from kerasseizure.experiments.hms_config import (
     COMPACT_BACKBONE, MODEL_INPUTS, MODELS, POPULATIONS, VARIANTS, HMSExperimentConfig, _plain, as_config, variant_config,
 )
 from kerasseizure.probabilities import average_probabilities, renormalise, softmax
-from kerasseizure.training.hms_scoring import (
+from kerasseizure.evaluation.hms_scoring import (
     average_results, finite_or_none, kl_metrics, oof_frame, per_class_kl, prior_probabilities,
     reference_predictions, score_oof, targets_of,
 )
-from kerasseizure.training.runs import FoldResult, RunError
+from kerasseizure.experiments.runs import FoldResult, RunError
 
 
 
@@ -212,6 +210,7 @@ def _epoch_reporter(report, config, fold, stage, epochs):
 
 
 def _stage_plan(config, features, train_positions):
+    """(name, population, epochs, lr) of each stage to run; a two-stage stage without eeg_ids is left out."""
     if not config.two_stage:
         return [("train", config.train_population, config.epochs, config.lr)]
     plan = []
@@ -221,6 +220,18 @@ def _stage_plan(config, features, train_positions):
         if len(features.positions(train_positions, population)):
             plan.append((name, population, epochs, lr))
     return plan
+
+
+def _train(builder, stages, run_dir, two_stage, **common):
+    """The stages' FitResults: "train twice" through `fit_stages` (in `run_dir/stage-<i>-<name>`), one stage
+    through `fit` in `run_dir` itself."""
+    from kerasseizure.training.fit import fit, fit_stages
+
+    if two_stage:
+        return fit_stages(builder, stages, run_dir=run_dir, **common)
+    (stage,) = stages
+    return [fit(builder, stage.train_data, stage.validation_data, run_dir=run_dir, epochs=stage.epochs, lr=stage.lr,
+                **stage.options, **common)]
 
 
 def train_fold(config, features, train_positions, valid_positions, fold_dir, *, fold=0, report=None,
@@ -244,7 +255,7 @@ def train_fold(config, features, train_positions, valid_positions, fold_dir, *, 
         stage, stages run, skipped stages).
     """
     from kerasseizure.training import precision as precision_lib
-    from kerasseizure.training.fit import fit
+    from kerasseizure.training.fit import Stage
 
     config = as_config(config)
     check_features(config, features)
@@ -269,39 +280,17 @@ def train_fold(config, features, train_positions, valid_positions, fold_dir, *, 
         return factory
 
     valid_ds = make_dataset(config, features, valid_positions, batch_size=config.eval_batch_size)
-    common = dict(loss="kl", batch_size=config.batch_size, seed=config.seed, precision=config.precision,
-                  recompute_batchnorm=config.recompute_batchnorm, verbose=verbose, config={"experiment": config.to_dict(), "fold": int(fold)})
-
-    def callbacks(stage_name, epochs):
-        return [_epoch_reporter(report, config, fold, stage_name, epochs)] if report else []
-
-    def compiled(model, lr):
-        import keras
-
-        from kerasseizure.training import losses as losses_lib
-        from kerasseizure.training.schedules import rate_for_epoch
-
-        initial = rate_for_epoch(lr, 0) if isinstance(lr, list) else lr
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=initial), loss=losses_lib.get_loss("kl"),
-                      run_eagerly=bool(config.run_eagerly), jit_compile=config.jit_compile)
-        return model
-
-    # fit() with compile=False and our own compile: fit_stages' layout (stage-<i>-<name>), each
-    # stage a fresh optimizer starting from the previous stage's weights.
-    histories = {}
-    previous = None
-    fit_root = fold_dir / "fit"
-    for index, (stage_name, population, epochs, lr) in enumerate(plan):
-        if previous is None:
-            builder = (lambda lr=lr: compiled(build_model(config, features), lr))
-        else:
-            builder = (lambda lr=lr, model=previous: compiled(model, lr))
-        run_dir = fit_root / f"stage-{index + 1}-{stage_name}" if config.two_stage else fit_root
-        result = fit(builder, train_data(population), valid_ds, run_dir=run_dir, epochs=epochs, lr=lr,
-                     compile=False, tensorboard=tensorboard, callbacks=callbacks(stage_name, epochs), **common)
-        previous = result.model
-        histories[stage_name] = result.history
-    trained = previous
+    stages = [Stage(name, train_data(population), valid_ds, epochs=epochs, lr=lr,
+                    options={"callbacks": [_epoch_reporter(report, config, fold, name, epochs)] if report else []})
+              for name, population, epochs, lr in plan]
+    # Each stage: a fresh Adam (fit compiles) from the previous stage's weights.
+    results = _train(lambda: build_model(config, features), stages, fold_dir / "fit", config.two_stage,
+                     loss="kl", optimizer="adam", batch_size=config.batch_size, seed=config.seed,
+                     precision=config.precision, run_eagerly=bool(config.run_eagerly), jit_compile=config.jit_compile,
+                     recompute_batchnorm=config.recompute_batchnorm, tensorboard=tensorboard, verbose=verbose,
+                     config={"experiment": config.to_dict(), "fold": int(fold)})
+    histories = {stage.name: result.history for stage, result in zip(stages, results)}
+    trained = results[-1].model
 
     logits = trained.predict(make_dataset(config, features, valid_positions, batch_size=config.eval_batch_size,
                                           targets=False), verbose=0)
@@ -353,35 +342,17 @@ class HMSCVResult:
         return {k: r.extra.get("history", {}) for k, r in self.folds.items()}
 
 
-def _fold_fingerprint(folds):
-    digest = hashlib.sha256()
-    for train, valid in folds:
-        digest.update(np.asarray(train, dtype=np.int64).tobytes() + b"|" + np.asarray(valid, dtype=np.int64).tobytes())
-    return digest.hexdigest()[:16]
+def cv_identity(config, features, folds):
+    """What a run folder is for (`runs.run_identity`): experiment config, feature cache, fold membership."""
+    from kerasseizure.experiments.runs import fold_digest, run_identity
 
-
-def run_identity(config, features, folds):
-    """What a run folder is for: experiment config, feature cache, fold membership."""
-    return _plain({"experiment": as_config(config).to_dict(), "features": Path(features.path).name,
-                   "n_eeg_ids": int(len(features.table)), "folds": _fold_fingerprint(folds),
-                   "n_folds": len(folds)})
-
-
-def _check_run_dir(run_dir, identity):
-    existing = Path(run_dir) / "config.json"
-    if not existing.exists():
-        return
-    try:
-        found = json.loads(existing.read_text(encoding="utf-8"))
-    except ValueError:
-        return
-    if found != identity:
-        diffs = sorted(k for k in set(found) | set(identity) if found.get(k) != identity.get(k))
-        raise RunError(f"{run_dir} holds another experiment (differs in {diffs}); use another run_dir or remove it")
+    return run_identity({"task": "hms", "experiment": as_config(config).to_dict()},
+                        {"features": Path(features.path).name, "n_eeg_ids": int(len(features.table)),
+                         "folds": fold_digest(list(folds)), "n_folds": len(folds)})
 
 
 def run_cv(config, features, *, run_dir, folds=None, n_folds=5, fold_indices=None, report=None, log=None,
-           verbose=0):
+           verbose=0, overwrite=False):
     """Cross-validate one variant, resumably; returns its out-of-fold predictions and scores.
 
     Args:
@@ -395,25 +366,25 @@ def run_cv(config, features, *, run_dir, folds=None, n_folds=5, fold_indices=Non
         report: per-epoch callable(dict), see `train_fold`.
         log: callable(str) for fold-level messages.
         verbose: Keras verbosity.
+        overwrite: replace a run folder made for other settings (else `RunIdentityError`).
 
     Returns:
         HMSCVResult.
     """
-    from kerasseizure.training.folds import group_kfold_by_patient
-    from kerasseizure.training.runs import run_folds
+    from kerasseizure.evaluation.folds import group_kfold_by_patient
+    from kerasseizure.experiments.runs import run_folds
 
     config = as_config(config)
     check_features(config, features)
     folds = list(folds) if folds is not None else group_kfold_by_patient(features.table, n_folds)
     indices = list(range(len(folds))) if fold_indices is None else [int(i) for i in fold_indices]
-    identity = run_identity(config, features, folds)
-    _check_run_dir(run_dir, identity)
+    identity = cv_identity(config, features, folds)
     selected = {i: folds[i] for i in indices}
     cv = run_folds(selected,
                    lambda spec, fold_dir: train_fold(config, features, spec[0], spec[1], fold_dir,
                                                      fold=int(fold_dir.name.split("-")[-1]), report=report,
                                                      verbose=verbose),
-                   run_dir, config=identity, log=log)
+                   run_dir, identity=identity, overwrite=overwrite, log=log)
     by_fold = dict(zip(indices, cv.folds))
     oof = oof_frame(features.table, by_fold)
     positions = oof["position"].to_numpy(np.int64)
@@ -426,7 +397,7 @@ __all__ = [
     "COMPACT_BACKBONE", "HMS_CLASSES", "MODELS", "MODEL_INPUTS", "POPULATIONS", "VARIANTS", "HMSExperimentConfig",
     "variant_config",
     "as_config", "build_features", "check_features", "build_model", "image_hw", "make_dataset", "train_fold",
-    "HMSCVResult", "run_identity", "run_cv", "softmax", "renormalise", "average_probabilities", "targets_of",
+    "HMSCVResult", "cv_identity", "run_cv", "softmax", "renormalise", "average_probabilities", "targets_of",
     "kl_metrics", "per_class_kl", "prior_probabilities", "oof_frame", "score_oof", "average_results",
     "reference_predictions", "finite_or_none", "FoldResult", "RunError",
 ]

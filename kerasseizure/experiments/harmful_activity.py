@@ -1,0 +1,189 @@
+"""The HMS harmful-brain-activity experiment (table 2): WaveNet (temporal), spectrogram image
+(spatial), their average, and the improvements (fused, left/right swap, two-stage, 3D CNN).
+
+Each trained row is one variant cross-validated by `experiments.hms.run_cv` (GroupKFold(5) by
+patient, the starters' protocol) and scored by the competition's KL divergence on the pooled
+out-of-fold predictions; an "average" row averages its variants' out-of-fold probabilities; the
+"reference" rows need no model (uniform 1/6, the training fold's class prior).
+
+>>> [row.label for row in ROWS][:3]
+['temporal (WaveNet)', 'spatial (spectrogram image)', 'both (average)']
+"""
+
+from pathlib import Path
+
+from kerasseizure.errors import CorpusError
+from kerasseizure.experiments.protocol import Row, find_row
+
+N_FOLDS = 5
+PROTOCOL = "group-kfold-5"
+# (row, variants averaged or trained); the published figures are looked up by `PUBLISHED[label]`.
+ROWS = (
+    Row("temporal (WaveNet)", "temporal", "trained"),
+    Row("spatial (spectrogram image)", "spatial", "trained"),
+    Row("both (average)", "temporal+spatial", "average"),
+    Row("fused end to end", "fused", "trained"),
+    Row("temporal + L/R swap", "temporal_swap", "trained"),
+    Row("spatial + L/R swap", "spatial_swap", "trained"),
+    Row("both + L/R swap", "temporal_swap+spatial_swap", "average"),
+    Row("temporal, two-stage", "temporal_two_stage", "trained"),
+    Row("spatial, two-stage", "spatial_two_stage", "trained"),
+    Row("both, two-stage", "temporal_two_stage+spatial_two_stage", "average"),
+    Row("3D CNN (time x chain x mel)", "conv3d", "trained"),
+    Row("reference: uniform 1/6", "uniform", "reference"),
+    Row("reference: training-fold prior", "train prior", "reference"),
+)
+
+
+def row_variants(row):
+    """The variants a row trains or averages (none for a reference)."""
+    return () if row.kind == "reference" else tuple(row.key.split("+"))
+
+
+def variant_configs(settings, seed):
+    """{variant: HMSExperimentConfig} of the variants a preset's `table2` section runs."""
+    from kerasseizure.experiments.hms_config import VARIANTS, variant_config
+
+    configs = {}
+    for variant in settings["variants"]:
+        model = VARIANTS[variant]["model"]
+        overrides = dict(settings["model"], **settings["model_overrides"].get(model, {}), seed=seed)
+        if settings["lr"] is not None:
+            overrides["lr"] = settings["lr"][model]
+            overrides["stage2_lr"] = settings["lr"][model]
+        if model == "conv3d":
+            overrides.pop("image_size", None)
+        configs[variant] = variant_config(variant, **overrides)
+    return configs
+
+
+def hms_root(settings, seed, *, data_dir=None, synthetic_dir="demo-data", log=print):
+    """(root, synthetic) of the competition folder: `data_dir`, else the preset's synthetic corpus."""
+    from kerasseizure.experiments.data import synthetic_hms
+
+    if data_dir is not None:
+        root = Path(data_dir)
+        if not (root / "train.csv").is_file():
+            raise CorpusError(f"{root}: no train.csv there (see docs/hms.md for the expected layout)")
+        return root, False
+    options = dict(settings["corpus"] or {"size": "demo"})
+    return synthetic_hms(synthetic_dir, options.pop("size"), seed, log=log, **options), True
+
+
+class HarmfulActivityExperiment:
+    """Table 2 as an `experiments.protocol.Experiment`.
+
+    Args:
+        settings: the `table2` section of a preset (`experiments.presets.load_preset(...).table2`).
+        root: the competition folder (`hms_root`).
+        seed: one seed for initialisation, data order and augmentation.
+        results_dir: the table's results folder; variants run in `results_dir/runs/<variant>`.
+        cache_dir: feature caches (default `results_dir/cache`).
+        fold_indices: the folds to run (default: the preset's; None there means all 5).
+        skip_bad: go on without the bad files of a real corpus (counted) instead of stopping.
+        overwrite: replace run folders made with other settings instead of refusing them.
+        log: callable(str) for progress lines (None: quiet).
+        report: callable(dict) told after every epoch (`experiments.hms.train_fold`).
+    """
+
+    name = "table2"
+    rows = ROWS
+
+    def __init__(self, settings, root, seed, results_dir, *, cache_dir=None, fold_indices=None, skip_bad=False,
+                 overwrite=False, log=None, report=None):
+        self.settings = settings
+        self.root = Path(root)
+        self.seed = int(seed)
+        self.results_dir = Path(results_dir)
+        self.run_root = self.results_dir / "runs"
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.results_dir / "cache"
+        chosen = fold_indices if fold_indices is not None else settings["fold_indices"]
+        self.fold_indices = list(range(N_FOLDS)) if chosen is None else sorted(set(int(k) for k in chosen))
+        self.skip_bad = skip_bad
+        self.overwrite = overwrite
+        self.quiet = log is None
+        self.log = log or (lambda message: None)
+        self.report = report
+        self.configs = variant_configs(settings, self.seed)
+        self.dataset = self.features = None
+        self.results = {}
+
+    def prepare(self):
+        """Open the competition folder (with its audit line) and build or load the views."""
+        from kerasseizure.experiments import hms as hx
+        from kerasseizure.experiments.data import audit_line
+        from kerasseizure.io.hms import HMSDataset
+
+        self.dataset = HMSDataset(self.root)
+        self.log(audit_line(self.dataset))
+        self.log("features: building or loading the cache")
+        self.features = hx.build_features(self.dataset, self.cache_dir, list(self.configs.values()),
+                                          progress=not self.quiet, skip_bad=self.skip_bad)
+        return self
+
+    def all_folds(self):
+        """The 5 (train, valid) position pairs of GroupKFold by patient on the features' table."""
+        from kerasseizure.evaluation.folds import group_kfold_by_patient
+
+        return group_kfold_by_patient(self.features.table, N_FOLDS)
+
+    def folds(self):
+        """{PROTOCOL: [(fold index, (train, valid))]} of the folds this run covers."""
+        folds = self.all_folds()
+        return {PROTOCOL: [(k, folds[k]) for k in self.fold_indices]}
+
+    def row(self, label):
+        """The `Row` named `label` (label or key)."""
+        return find_row(self.rows, label, self.name)
+
+    def runnable(self, row):
+        """Whether this preset trains every variant `row` needs."""
+        return all(v in self.configs for v in row_variants(row))
+
+    def run_variant(self, variant):
+        """Cross-validate one variant (reused when done): `experiments.hms.HMSCVResult`."""
+        from kerasseizure.experiments import hms as hx
+
+        if variant not in self.results:
+            config = self.configs[variant]
+            self.log(f"{variant}: {config.describe()}")
+            self.results[variant] = hx.run_cv(config, self.features, run_dir=self.run_root / variant,
+                                              folds=self.all_folds(), fold_indices=self.fold_indices,
+                                              report=self.report, overwrite=self.overwrite,
+                                              log=lambda message: self.log(f"{variant} {message}"))
+        return self.results[variant]
+
+    def run_row(self, label, on_fold=None):
+        """Train (or reuse) the row's variants and score it: {PROTOCOL: scores}.
+
+        The scores are `evaluation.hms_scoring.score_oof`'s dict (name, members, oof, pooled,
+        per_fold, summary) for every kind of row. A row whose variants this preset does not train
+        raises ValueError.
+        """
+        from kerasseizure.experiments import hms as hx
+
+        row = self.row(label)
+        table = self.features.table
+        if row.kind == "reference":
+            oof = hx.reference_predictions(table, self.all_folds(), self.fold_indices)[row.key]
+            return {PROTOCOL: hx.score_oof(table, oof, row.label)}
+        if not self.runnable(row):
+            missing = [v for v in row_variants(row) if v not in self.configs]
+            raise ValueError(f"row {row.label!r} needs {missing}, which this preset does not train "
+                             f"(it trains {sorted(self.configs)})")
+        results = [self.run_variant(v) for v in row_variants(row)]
+        if row.kind == "average":
+            return {PROTOCOL: hx.average_results(table, results, row.label)}
+        result = results[0]
+        return {PROTOCOL: {"name": row.label, "members": [], "oof": result.oof, "pooled": result.pooled,
+                           "per_fold": {k: r.metrics for k, r in result.folds.items()},
+                           "summary": result.summary}}
+
+    def row_summary(self, label, results):
+        """Lines `protocol: KL all ..., >= 10 votes ...` of a row's pooled out-of-fold predictions."""
+        def text(value):
+            return "n/a" if value is None or value != value else f"{value:.4f}"
+
+        return [f"{key}, folds {self.fold_indices}: Kaggle KL all {text(s['pooled']['kl_all'])} "
+                f"({s['pooled']['n_all']} eeg_ids), >= 10 votes {text(s['pooled']['kl_high'])} "
+                f"({s['pooled']['n_high']} eeg_ids)" for key, s in results.items()]

@@ -1,0 +1,234 @@
+"""The TUSZ seizure-type experiment (table 1 of SeizureNet, arXiv 1903.03232).
+
+Rows: four IBM feature baselines (log-FFT windows, scikit-learn), the SeizureNet single member and
+ensemble, the student alone and the student distilled from the fold's ensemble. Protocols (IBM's,
+`evaluation.folds`): seizure-wise 5-fold CV on TUSZ v1.4.0 and v1.5.2, patient-wise 3-fold CV on
+v1.5.2. Each row is trained by `experiments.tusz.run_tusz_fold` and scored by weighted F1 per window
+and per seizure (mean of its windows' probabilities).
+
+>>> [row.label for row in ROWS][4:6]
+['SeizureNet single member', 'SeizureNet ensemble']
+"""
+
+from pathlib import Path
+
+from kerasseizure.errors import CorpusError
+from kerasseizure.experiments.protocol import Row, find_row
+
+VERSIONS = ("1.4.0", "1.5.2")
+PROTOCOLS = (
+    {"key": "seizure-wise-v1.4.0", "protocol": "seizure-wise", "version": "1.4.0", "folds": 5},
+    {"key": "seizure-wise-v1.5.2", "protocol": "seizure-wise", "version": "1.5.2", "folds": 5},
+    {"key": "patient-wise-v1.5.2", "protocol": "patient-wise", "version": "1.5.2", "folds": 3},
+)
+ROWS = (
+    Row("AdaBoost", "adaboost", "baseline"),
+    Row("SGD", "sgd", "baseline"),
+    Row("gradient boosting", "gradient_boosting", "baseline"),
+    Row("k-NN", "knn", "baseline"),
+    Row("SeizureNet single member", "member", "member"),
+    Row("SeizureNet ensemble", "ensemble", "ensemble"),
+    Row("student alone", "student", "student"),
+    Row("student distilled from SeizureNet", "distilled", "distilled"),
+)
+# IBM's grid: 1-s windows every 0.25 s; fmax 24 Hz (fft) and 24/48/96 Hz (SES).
+FEATURES = {"wl": 1.0, "ws": 0.25}
+
+
+def row_configs(settings, seed):
+    """{row key: TUSZExperimentConfig} of every row under a preset's `table1` section."""
+    from kerasseizure.experiments.tusz_config import TUSZExperimentConfig
+
+    base = settings["baselines"]
+    neural = dict(settings["neural"], seed=seed)
+    ensemble = TUSZExperimentConfig(kind="ensemble", name="ensemble", model=dict(settings["seizurenet"]), **neural)
+    configs = {}
+    for row in ROWS:
+        if row.kind == "baseline":
+            configs[row.key] = TUSZExperimentConfig(
+                kind="baseline", name=row.key, baseline=row.key, seed=seed,
+                baseline_params=dict(base["params"].get(row.key, {})),
+                train_window_stride=base["train_window_stride"], eval_window_stride=base["eval_window_stride"])
+        elif row.kind == "ensemble":
+            configs[row.key] = ensemble
+        elif row.kind == "member":
+            configs[row.key] = TUSZExperimentConfig(kind="member", name=row.key, model=dict(settings["seizurenet"]),
+                                                    input_name="ses_0", **neural)
+        elif row.kind == "student":
+            configs[row.key] = TUSZExperimentConfig(kind="student", name=row.key, model=dict(settings["student"]),
+                                                    input_name="ses_0", **neural)
+        else:
+            configs[row.key] = TUSZExperimentConfig(kind="distilled", name=row.key, model=dict(settings["student"]),
+                                                    input_name="ses_0", teacher=ensemble,
+                                                    **settings["distillation"], **neural)
+    return configs
+
+
+def tusz_roots(settings, seed, *, data_dir=None, v140=None, v152=None, synthetic_dir="demo-data", log=print):
+    """({version: root}, synthetic) of the corpora a run uses.
+
+    Real corpora come from `data_dir` (holding v1.4.0/ and/or v1.5.2/) or the explicit roots;
+    without them the preset's synthetic corpora (the versions its `corpus` names) are generated
+    (once per size, seed and settings) under `synthetic_dir`.
+    """
+    from kerasseizure.experiments.data import synthetic_tusz
+
+    given = {}
+    if data_dir is not None:
+        for version in VERSIONS:
+            for name in (f"v{version}", version):
+                if (Path(data_dir) / name).is_dir():
+                    given[version] = Path(data_dir) / name
+                    break
+        if not given:
+            raise CorpusError(f"{data_dir}: expected the release folders v1.4.0/ and/or v1.5.2/ inside")
+    for version, root in (("1.4.0", v140), ("1.5.2", v152)):
+        if root is not None:
+            given[version] = Path(root)
+    if given:
+        for version, root in given.items():
+            if not Path(root).is_dir():
+                raise CorpusError(f"{root}: not a folder (TUSZ v{version})")
+        return given, False
+    roots = {}
+    for version in settings["corpus"]:
+        options = dict(settings["corpus"][version])
+        size = options.pop("size")
+        roots[version] = synthetic_tusz(synthetic_dir, version, size, seed, log=log, **options)
+    return roots, True
+
+
+class SeizureTypeExperiment:
+    """Table 1 as an `experiments.protocol.Experiment`.
+
+    Args:
+        settings: the `table1` section of a preset (`experiments.presets.load_preset(...).table1`).
+        roots: {version: corpus root} (`tusz_roots`).
+        seed: one seed for data order, initialisation and classifier randomness.
+        results_dir: the table's results folder; rows run in `results_dir/runs/<protocol>/<row>`.
+        cache_dir: feature caches (default `results_dir/cache`).
+        skip_bad: go on without the bad files of a real corpus (counted) instead of stopping.
+        overwrite: replace run folders made with other settings instead of refusing them.
+        log: callable(str) for progress lines (None: quiet).
+
+    Example (`python -m reproduce.table1` does this for every row):
+
+    >>> experiment = SeizureTypeExperiment(load_preset("test").table1, roots, 0, "results/table1")  # doctest: +SKIP
+    >>> experiment.prepare()                                                                   # doctest: +SKIP
+    >>> results = experiment.run_row("SeizureNet ensemble")                                   # doctest: +SKIP
+    """
+
+    name = "table1"
+    rows = ROWS
+
+    def __init__(self, settings, roots, seed, results_dir, *, cache_dir=None, skip_bad=False, overwrite=False,
+                 log=None):
+        self.settings = settings
+        self.roots = dict(roots)
+        self.seed = int(seed)
+        self.results_dir = Path(results_dir)
+        self.run_root = self.results_dir / "runs"
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.results_dir / "cache"
+        self.skip_bad = skip_bad
+        self.overwrite = overwrite
+        self.quiet = log is None
+        self.log = log or (lambda message: None)
+        self.configs = row_configs(settings, self.seed)
+        self.protocols = [p for p in PROTOCOLS if p["version"] in self.roots]
+        self.corpora, self.features = {}, {}
+
+    def prepare(self):
+        """Index each corpus (with its audit line) and build or load its FFT and SES features."""
+        from kerasseizure.experiments.data import audit_line
+        from kerasseizure.io.tusz import TUSZCorpus
+        from kerasseizure.pipelines import build_tusz_features
+
+        for version, root in self.roots.items():
+            self.log(f"indexing TUSZ v{version} at {root}")
+            self.corpora[version] = TUSZCorpus(root, skip_bad=self.skip_bad)
+            self.log(audit_line(self.corpora[version]))
+            self.features[version] = {
+                rep: build_tusz_features(self.corpora[version], rep, self.cache_dir, progress=not self.quiet,
+                                         skip_bad=self.skip_bad, **FEATURES)
+                for rep in ("fft", "ses")}
+        return self
+
+    def folds(self):
+        """{protocol key: [(fold index, (train, valid) seizure positions)]}, the preset's first folds."""
+        from kerasseizure.evaluation.folds import patient_wise_folds, seizure_wise_folds
+
+        max_folds = self.settings["max_folds"]
+        out = {}
+        for proto in self.protocols:
+            table = self.features[proto["version"]]["fft"].seizures
+            folds = seizure_wise_folds(table) if proto["protocol"] == "seizure-wise" else patient_wise_folds(table)
+            out[proto["key"]] = list(enumerate(folds))[:max_folds] if max_folds else list(enumerate(folds))
+        return out
+
+    def row(self, label):
+        """The `Row` named `label` (label or key)."""
+        return find_row(self.rows, label, self.name)
+
+    def run_row(self, label, on_fold=None):
+        """Fit (or reuse) and evaluate every fold of one row under every protocol: {protocol key: CVResult}.
+
+        Args:
+            label: the row's label or key.
+            on_fold: callable(protocol, fold index, FoldResult or None, reused) told before (result
+                None) and after each fold.
+        """
+        from kerasseizure.experiments.runs import claim_run_dir, run_folds
+        from kerasseizure.experiments.tusz import run_tusz_fold
+
+        row = self.row(label)
+        config = self.configs[row.key]
+        on_fold = on_fold or (lambda *args: None)
+        fold_lists = self.folds()
+        results = {}
+        for proto in self.protocols:
+            features = self.features[proto["version"]][config.representation]
+
+            def one_fold(spec, fold_dir, proto=proto, features=features):
+                index, (train, valid) = spec
+                on_fold(proto, index, None, False)
+                what = f"{proto['key']} fold {index + 1}/{proto['folds']} {row.label}"
+                # Learning curves of the first fold of the first protocol only: the validation fold is
+                # the test fold, so the curves are for reading, never for selecting weights.
+                tracked = config.replace(track_validation=(proto is self.protocols[0] and index == 0))
+                result = run_tusz_fold(features, train, valid, tracked, fold_dir,
+                                       teacher_dir=self.run_root / proto["key"] / "ensemble" / f"fold-{index}",
+                                       log=lambda message: self.log(f"{what}: {message}"))
+                on_fold(proto, index, result, False)
+                return result
+
+            if row.kind == "distilled":
+                # The teacher trains in the ensemble row's folders: claim them for the ensemble, so
+                # that the ensemble row reuses that training and never finds a folder it did not make.
+                ensemble = self.row("ensemble")
+                claim_run_dir(self.run_root / proto["key"] / ensemble.key, self._identity(ensemble, proto),
+                              overwrite=self.overwrite)
+            folds = {str(index): (index, pair) for index, pair in fold_lists[proto["key"]]}
+            cv = run_folds(folds, one_fold, self.run_root / proto["key"] / row.key,
+                           identity=self._identity(row, proto), overwrite=self.overwrite)
+            for name in cv.reused:
+                on_fold(proto, int(name), cv.folds[list(folds).index(name)], True)
+            results[proto["key"]] = cv
+        return results
+
+    def _identity(self, row, proto):
+        from kerasseizure.experiments.runs import run_identity
+
+        config = self.configs[row.key]
+        features = self.features[proto["version"]][config.representation]
+        return run_identity({"task": "tusz", "row": row.label, "protocol": proto, "experiment": config.to_dict()},
+                            {"features": Path(features.path).name})
+
+    def row_summary(self, label, results):
+        """Lines `protocol: window F1 mean ± std, seizure F1 mean ± std (k folds)` of a row."""
+        lines = []
+        for key, cv in results.items():
+            s = cv.summary
+            lines.append(f"{key}: window F1 {s['window_f1']['mean']:.3f} ± {s['window_f1']['std']:.3f}, "
+                         f"seizure F1 {s['seizure_f1']['mean']:.3f} ± {s['seizure_f1']['std']:.3f} "
+                         f"({len(cv.folds)} folds; run folder {cv.run_dir})")
+        return lines
