@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from kerasseizure.files import atomic_path, atomic_write_json, atomic_write_text
+from kerasseizure.files import atomic_path, atomic_write_json, atomic_write_text, remove_stale_partials
 
 RECORD_FILE = "record.json"
 
@@ -135,6 +135,7 @@ def write_results(results_dir, table, markdown, record, figures=None):
 
     results_dir = Path(results_dir)
     (results_dir / RECORD_FILE).unlink(missing_ok=True)
+    remove_stale_partials(results_dir)  # left by a run killed while writing its artefacts
     for name, figure in (figures or {}).items():
         with atomic_path(results_dir / "figures" / f"{name}.png") as tmp:
             figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png")

@@ -28,6 +28,9 @@ def test_write_results_writes_every_artefact_and_the_record_last(tmp_path):
     table = pd.DataFrame({"model": ["a"], "f1": [0.5]})
     figures = {"cm": confusion_matrix_figure(np.eye(2) * 3, ["x", "y"], "cm"),
                "curves": learning_curves_figure({"a": {"loss": [1, 0.5], "val_loss": [1.1, 0.7]}}, "c")}
+    (tmp_path / "figures").mkdir()
+    killed = tmp_path / "figures" / ".cm.png.0123456789ab.partial.png"  # a run killed while saving a figure
+    killed.write_bytes(b"\x89PNG half")
     write_results(tmp_path, table, "# t\n", {"seed": 0}, figures)
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["cm.png", "curves.png"]
     assert pd.read_csv(tmp_path / "table.csv").equals(table)
