@@ -1,3 +1,4 @@
+import filecmp
 import json
 import os
 import subprocess
@@ -13,16 +14,35 @@ from tests.blocked_imports import run_without
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
+def demo_dir(tmp_path_factory, tusz_v2_root, tusz_v152_root, hms_root):
+    """What `make-demo-data DIR --size tests` writes (seed 0), linked from the session corpora
+    (tests/corpora.py) rather than written again; the next test checks the command itself."""
     out = tmp_path_factory.mktemp("demo")
-    assert main(["make-demo-data", str(out), "--size", "tests", "--tusz-versions", "2.0.3", "1.5.2"]) == 0
+    for name, root in (("tusz-2.0.3", tusz_v2_root), ("tusz-1.5.2", tusz_v152_root), ("hms", hms_root)):
+        (out / name).symlink_to(root, target_is_directory=True)
     return out
 
 
-def test_make_demo_data_writes_both_tusz_layouts_and_hms(demo_dir):
-    assert (demo_dir / "tusz-2.0.3" / "edf" / "train").is_dir()
-    assert (demo_dir / "tusz-1.5.2" / "_DOCS" / "seizures_v36r.xlsx").is_file()
-    assert (demo_dir / "hms" / "train.csv").is_file()
+def _files(root):
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
+def test_make_demo_data_writes_the_synthetic_corpora(tmp_path, tusz_v140_root):
+    from kerasseizure.cli import build_parser
+
+    # The defaults: both TUSZ layouts (2.0.3, 1.5.2) and HMS, at the "demo" size.
+    defaults = build_parser().parse_args(["make-demo-data", str(tmp_path)])
+    assert defaults.tusz_versions == ["2.0.3", "1.5.2"] and not defaults.no_hms and defaults.size == "demo"
+    # One layout, written by the command: byte for byte the corpus make_tusz_corpus writes for the
+    # same size and seed (the session's v1.4.0 corpus), and no HMS folder with --no-hms.
+    out = tmp_path / "demo"
+    assert main(["make-demo-data", str(out), "--size", "tests", "--tusz-versions", "1.4.0", "--no-hms"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["tusz-1.4.0"]
+    written = out / "tusz-1.4.0"
+    assert (written / "_DOCS" / "seizures_v31r.xlsx").is_file()
+    assert _files(written) == _files(tusz_v140_root)
+    for rel in _files(written):
+        assert filecmp.cmp(written / rel, tusz_v140_root / rel, shallow=False), rel
 
 
 @pytest.mark.parametrize("corpus, header", [("tusz-2.0.3", "TUSZ v2.0"), ("tusz-1.5.2", "TUSZ v1.5.2")])

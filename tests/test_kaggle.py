@@ -345,6 +345,37 @@ def test_tampered_or_foreign_preprocessing_is_a_clear_error(kaggle_tree, tiny_mo
 # --------------------------------------------------------------------------------------- notebooks
 
 
+def test_notebooks_run_in_process_on_a_fake_kaggle_tree(kaggle_tree, tmp_path, capsys):
+    """The fast smoke of the two slow tests below: both notebooks' code, as papermill would inject
+    it, executed in this interpreter (no fresh kernels: no TensorFlow import), then checked the same
+    way. The module's feature cache is shared, so the notebooks find their train and test views."""
+    models, run_dir = tmp_path / "models", tmp_path / "runs" / "wavenet"
+    training = notebook_script(NOTEBOOKS / "hms_training.ipynb", {
+        "COMPETITION_DIR": str(kaggle_tree["competition"]), "WHEELHOUSE": str(tmp_path / "no-wheelhouse"),
+        "OUTPUT_DIR": str(models), "RUN_DIR": str(run_dir), "CACHE_DIR": str(kaggle_tree["cache"]),
+        "FOLD": 0, "N_FOLDS": 2, "EPOCHS": 1, "BATCH_SIZE": 4, "SEED": 0, "WAVENET_BLOCKS": [(4, 3, 1)],
+    })
+    exec(compile(training, "hms_training.ipynb", "exec"), {"__name__": "__notebook__"})
+    inference = notebook_script(NOTEBOOKS / "hms_inference.ipynb", {
+        "COMPETITION_DIR": str(kaggle_tree["competition"]), "MODELS_DIR": str(models),
+        "WHEELHOUSE": str(tmp_path / "no-wheelhouse"), "OUTPUT_DIR": str(tmp_path), "CACHE_DIR": str(kaggle_tree["cache"]),
+        "BATCH_SIZE": 4,
+    })
+    exec(compile(inference, "hms_inference.ipynb", "exec"), {"__name__": "__notebook__"})
+    out = capsys.readouterr().out
+    assert "fold 0 KL divergence" in out and "all required dependencies import" in out
+
+    spec = kaggle.read_inference_spec(models / "fold-0")
+    assert spec["inputs"] == "eeg" and spec["extra"]["fold"] == 0 and "all" in spec["extra"]["cv"]
+    assert kaggle.read_inference_spec(run_dir / "fold-0")["model"] == "final.keras"
+    submission = pd.read_csv(tmp_path / "submission.csv")
+    columns, order = kaggle.submission_template(kaggle_tree["competition"])
+    assert list(submission.columns) == columns and submission["eeg_id"].tolist() == order.tolist()
+    assert np.isfinite(kaggle_kl_divergence(pd.read_csv(kaggle_tree["competition"] / "sample_submission.csv"),
+                                            submission))
+
+
+@pytest.mark.slow  # ~45 s: two fresh interpreters; fast smoke: test_notebooks_run_in_process_on_a_fake_kaggle_tree
 def test_notebooks_run_end_to_end_on_a_fake_kaggle_tree(kaggle_tree, notebooks_run):
     tree = kaggle_tree
     fold = tree["models"] / "fold-0"
@@ -376,6 +407,7 @@ def test_notebooks_run_end_to_end_on_a_fake_kaggle_tree(kaggle_tree, notebooks_r
             == kaggle.preprocessing_signature(spec["features_config"], "eeg"))
 
 
+@pytest.mark.slow  # shares the notebooks' run; the in-process smoke checks the same folder
 def test_fit_run_folder_is_accepted_as_a_model_folder(kaggle_tree, notebooks_run):
     run_dir = kaggle_tree["working"] / "runs" / "wavenet" / "fold-0"
     spec = kaggle.read_inference_spec(run_dir)  # from config.json["user"]["inference"]

@@ -1,10 +1,10 @@
 """hms_experiment: every variant trains and scores on one fold of a tiny synthetic corpus.
 
-Tiny models (one small wave block, EfficientNetV2B0 at 32 x 32, one epoch, eager) keep the module
-within about two minutes on 2 cores; the corpus (tests/corpora.py) and the feature cache are built
-once per session. The fused model with an EfficientNetV2B0 trunk is `slow` (about 35 s); the
-default suite trains the fused model with the compact image trunk
-(test_compact_image_model_with_recomputed_batchnorm[fused]) and the EfficientNet spatial model.
+Tiny models (one small wave block, the compact image CNN at 32 x 32, one epoch, eager) keep the
+module within about a minute on 2 cores; the corpus (tests/corpora.py) and the feature cache are
+built once per session. Training with an EfficientNetV2B0 image trunk (spatial: ~20 s, fused:
+~35 s) is `slow`; the default suite builds those two models (test_efficientnet_variants_build) and
+trains both variants with the compact trunk.
 """
 
 import json
@@ -18,7 +18,7 @@ os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
 from kerasseizure.experiments import hms as hx  # noqa: E402
 from kerasseizure.experiments.runs import RunIdentityError  # noqa: E402
 
-TINY = dict(wavenet_blocks=[[4, 3, 1]], backbone="EfficientNetV2B0", image_size=[32, 32],
+TINY = dict(wavenet_blocks=[[4, 3, 1]], backbone="compact", image_size=[32, 32],
             batch_size=8, eval_batch_size=32, lr=[1e-3], conv3d_filters=[4], run_eagerly=True)
 
 
@@ -109,10 +109,27 @@ def test_temporal_and_spatial_train_score_and_resume(variant, trained, features,
     assert np.array_equal(again.oof[list(hx.HMS_CLASSES)].to_numpy(), probabilities)
 
 
-@pytest.mark.parametrize("variant", [pytest.param("fused", marks=pytest.mark.slow), "temporal_swap",
-                                     "temporal_two_stage", "conv3d"])
-def test_each_proposal_trains_and_scores_one_fold(variant, features, folds, tmp_path):
-    config = hx.variant_config(variant, **TINY)
+EFFICIENTNET = dict(TINY, backbone="EfficientNetV2B0")
+
+
+def test_efficientnet_variants_build(features):
+    """The fast smoke of the slow EfficientNet trainings below: the models the configs ask for."""
+    spatial = hx.build_model(hx.variant_config("spatial", **EFFICIENTNET), features)
+    assert spatial.get_layer("efficientnetv2-b0") is not None and tuple(spatial.output.shape) == (None, 6)
+    assert spatial.input.shape[1:] == (32, 32, 3)
+    fused = hx.build_model(hx.variant_config("fused", **EFFICIENTNET), features)
+    assert fused.get_layer("spatial_trunk").output.shape[1:] == (1280,)  # EfficientNetV2B0's pooled features
+    assert tuple(fused.output.shape) == (None, 6)
+
+
+@pytest.mark.parametrize("variant, settings", [
+    pytest.param("spatial", EFFICIENTNET, marks=pytest.mark.slow, id="spatial-efficientnet"),
+    pytest.param("fused", EFFICIENTNET, marks=pytest.mark.slow, id="fused-efficientnet"),
+    pytest.param("temporal_swap", TINY, id="temporal_swap"),
+    pytest.param("temporal_two_stage", TINY, id="temporal_two_stage"),
+    pytest.param("conv3d", TINY, id="conv3d")])
+def test_each_proposal_trains_and_scores_one_fold(variant, settings, features, folds, tmp_path):
+    config = hx.variant_config(variant, **settings)
     result = hx.run_cv(config, features, run_dir=tmp_path / variant, folds=folds, fold_indices=[0])
     _check_result(result, config, folds[0][1])
     if config.two_stage:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from kerasseizure.experiments import runs
-from kerasseizure.files import atomic_path
 
 IDENTITY = runs.run_identity({"seed": 0, "epochs": 3}, {"features": "abc"})
 
@@ -86,17 +85,6 @@ def test_stale_partial_files_are_removed_when_a_run_starts(tmp_path):
     keep.write_text("mine")
     runs.run_folds([1], _fold([]), tmp_path, identity=IDENTITY)
     assert not stale.exists() and keep.exists()
-
-
-def test_a_killed_write_leaves_the_previous_file_whole(tmp_path):
-    target = tmp_path / "result.json"
-    target.write_text('{"complete": true}')
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_path(target) as tmp:
-            tmp.write_text('{"compl')
-            raise KeyboardInterrupt
-    assert json.loads(target.read_text()) == {"complete": True}
-    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 
 
 def test_fold_digest_depends_on_membership_not_container():

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from kerasseizure.models.compact_spectrogram_net import CompactSpectrogramNet
 from kerasseizure.models.fusion import fused
 from kerasseizure.models.layers_hms import with_probabilities
 from kerasseizure.models.spectrogram_net import SpectrogramNet
@@ -69,11 +70,19 @@ def test_trunks_start_from_copies_of_the_given_models(branches, model):
     assert not given & {id(v) for v in model.weights}
 
 
+@pytest.mark.slow  # ~7 s (an EfficientNet trunk); fast smoke: the compact-trunk test below
 def test_save_load_safe_mode(model, tmp_path):
     assert_save_load_identical(model, _inputs(), tmp_path)
 
 
-def test_end_to_end_training_lowers_the_loss_and_leaves_the_given_models(branches, model):
+def test_save_load_safe_mode_with_a_compact_image_trunk(tmp_path):
+    """Both trunks are nested functional models copied from the given ones; the EfficientNet's own
+    layers are covered by test_spectrogram_net.py::test_save_load_safe_mode."""
+    model = fused(wavenet=WaveNet(EEG, blocks=BLOCKS), spectrogram_net=CompactSpectrogramNet(IMAGE, filters=(4, 8)))
+    assert_save_load_identical(model, _inputs(), tmp_path)
+
+
+def _check_end_to_end_training(branches, model):
     keras.utils.set_random_seed(0)
     before = [_numpy(v).copy() for v in branches[0].weights]
     temporal_before = _numpy(model.get_layer("temporal_trunk").weights[0]).copy()
@@ -84,6 +93,20 @@ def test_end_to_end_training_lowers_the_loss_and_leaves_the_given_models(branche
     # ... and the models the trunks were copied from did not change.
     for v, old in zip(branches[0].weights, before):
         np.testing.assert_array_equal(_numpy(v), old)
+
+
+@pytest.mark.slow  # ~18 s of eager EfficientNet steps; fast smoke: the compact-trunk test below
+def test_end_to_end_training_lowers_the_loss_and_leaves_the_given_models(branches, model):
+    _check_end_to_end_training(branches, model)
+
+
+def test_end_to_end_training_with_a_compact_image_trunk():
+    """The same end-to-end training check with a CompactSpectrogramNet as the spatial trunk (fast)."""
+    keras.utils.set_random_seed(0)
+    branches = (WaveNet(EEG, blocks=BLOCKS), CompactSpectrogramNet(IMAGE, filters=(4, 8)))
+    model = fused(wavenet=branches[0], spectrogram_net=branches[1])
+    assert model.get_layer("spatial_trunk").output.shape[1:] == (8 * 8,)  # 32 / 4 rows x 8 filters
+    _check_end_to_end_training(branches, model)
 
 
 def test_mixed_bfloat16(mixed_bfloat16):  # noqa: F811

@@ -75,7 +75,7 @@ def test_a_few_steps_lower_the_loss():
         run_eagerly=True,  # tracing a graph costs more than these few steps on CPU
     )
     # Training-mode losses: the batch-norm moving averages lag behind after so few steps.
-    losses = model.fit(x, y, epochs=8, batch_size=24, verbose=0).history["loss"]
+    losses = model.fit(x, y, epochs=5, batch_size=24, verbose=0).history["loss"]  # ends near 0.47x
     assert losses[-1] < 0.7 * losses[0]
 
 

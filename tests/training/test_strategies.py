@@ -106,11 +106,14 @@ def _check_two_workers(tmp_path, run_dir, tag, epochs=4):
     return results
 
 
+@pytest.mark.slow
 def test_multiworker_two_processes_on_loopback(tmp_path):
     """fit(strategy="multiworker") with two real worker processes (MultiWorkerMirroredStrategy, ring).
 
-    Two epochs keep it in the default suite (~30 s, mostly two TensorFlow imports on two cores);
-    the slow test below runs four, kills and resumes.
+    Two epochs, ~20-30 s (mostly two TensorFlow imports on two cores), so `slow`; the default
+    suite keeps test_mirrored_two_logical_cpus (multi-replica fit in a fresh process) and
+    test_global_batch_and_chief_rules (the chief / worker rules); the slow test below runs four
+    epochs, kills and resumes.
     """
     run_dir = tmp_path / "run"
     for code, log in _run_workers(tmp_path, run_dir, "a", epochs=2):
