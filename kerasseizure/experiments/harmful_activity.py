@@ -110,6 +110,7 @@ class HarmfulActivityExperiment:
 
     def prepare(self):
         """Open the competition folder (with its audit line) and build or load the views."""
+        from kerasseizure.evaluation.folds import group_kfold_by_patient
         from kerasseizure.experiments import hms as hx
         from kerasseizure.experiments.data import audit_line
         from kerasseizure.io.hms import HMSDataset
@@ -119,13 +120,12 @@ class HarmfulActivityExperiment:
         self.log("features: building or loading the cache")
         self.features = hx.build_features(self.dataset, self.cache_dir, list(self.configs.values()),
                                           progress=not self.quiet, skip_bad=self.skip_bad)
+        self._all_folds = group_kfold_by_patient(self.features.table, N_FOLDS)
         return self
 
     def all_folds(self):
         """The 5 (train, valid) position pairs of GroupKFold by patient on the features' table."""
-        from kerasseizure.evaluation.folds import group_kfold_by_patient
-
-        return group_kfold_by_patient(self.features.table, N_FOLDS)
+        return self._all_folds
 
     def folds(self):
         """{PROTOCOL: [(fold index, (train, valid))]} of the folds this run covers."""

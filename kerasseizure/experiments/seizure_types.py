@@ -151,10 +151,10 @@ class SeizureTypeExperiment:
                 rep: build_tusz_features(self.corpora[version], rep, self.cache_dir, progress=not self.quiet,
                                          skip_bad=self.skip_bad, **FEATURES)
                 for rep in ("fft", "ses")}
+        self._folds = self._split()
         return self
 
-    def folds(self):
-        """{protocol key: [(fold index, (train, valid) seizure positions)]}, the preset's first folds."""
+    def _split(self):
         from kerasseizure.evaluation.folds import patient_wise_folds, seizure_wise_folds
 
         max_folds = self.settings["max_folds"]
@@ -164,6 +164,10 @@ class SeizureTypeExperiment:
             folds = seizure_wise_folds(table) if proto["protocol"] == "seizure-wise" else patient_wise_folds(table)
             out[proto["key"]] = list(enumerate(folds))[:max_folds] if max_folds else list(enumerate(folds))
         return out
+
+    def folds(self):
+        """{protocol key: [(fold index, (train, valid) seizure positions)]}, the preset's first folds."""
+        return self._folds
 
     def row(self, label):
         """The `Row` named `label` (label or key)."""
