@@ -12,14 +12,18 @@ weighted F1 of the Keras model per window and per seizure, its drop from the tea
 of the deployed int8 file (LiteRT on the validation windows).
 
 Protocol: IBM's seizure-wise 5-fold split of TUSZ v1.5.2 (`evaluation.folds.seizure_wise_folds`);
-quick and test use fold 0, paper all 5 (mean +- standard deviation over folds). Training goes
-through `kerasseizure.experiments.tusz.run_tusz_fold` (the same path as table 1);
-exports through `kerasseizure.export.tflite.export` (atomic, verified against Keras).
+quick and test use fold 0, paper all 5 (mean +- standard deviation over folds). Training is the
+experiment `kerasseizure.experiments.distillation.DistillationExperiment` (each row in its run
+folder `runs/<row key>/fold-<i>`, the path of table 1; `kerasseizure train --table table3 --row
+...` trains the same folders); this driver adds the deployment: exports through
+`kerasseizure.export.tflite.export` (atomic, verified against Keras) into each fold's `export/`,
+LiteRT F1 and latency.
 
-Resume: every training is a `fit` run folder, every export a verified `.tflite` with its report
-and a `<file>.source.json` naming the weights it came from (reused when they match), every
-latency measurement a `<file>.latency.json` keyed by the file's SHA-256, every finished fold a
-`result.json`. Everything but the latency columns is deterministic on CPU for a seed.
+Resume: every training is a fingerprinted run folder (`experiments.runs`), every export a verified
+`.tflite` with its report and a `<file>.source.json` naming the weights it came from (reused when
+they match), each fold's deployment an `export/result.json` keyed by the weights, export settings
+and validation windows, every latency measurement a `<file>.latency.json` keyed by the file's
+SHA-256. Everything but the latency columns is deterministic on CPU for a seed.
 
 The results table, its markdown and the figures are assembled in `reproduce.table3_report`
 (re-exported here).
@@ -35,7 +39,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from kerasseizure.experiments.data import audit_line, synthetic_tusz  # noqa: E402
+from kerasseizure.experiments.distillation import (  # noqa: E402
+    PROTOCOL, SEIZURE_WISE_FOLDS, DistillationExperiment, tusz_v152_root,
+)
 from reproduce.common import (  # noqa: E402
     Progress, cpu_model, data_banner, run_record, run_table, table_parser,
     write_results,
@@ -49,77 +55,38 @@ from reproduce.table3_report import (  # noqa: E402
 )
 
 NAME = "table3"
-TRAININGS = ("alone", "distilled")
-SEIZURE_WISE_FOLDS = 5
 
 # ---------------------------------------------------------------------------------- small helpers
 
 
-def model_keys(sizes):
-    """Row keys in table order: the teacher, then `<size>-alone`, `<size>-distilled` per size."""
-    return ["teacher"] + [f"{size}-{training}" for size in sizes for training in TRAININGS]
-
-
-def experiment_configs(preset, seed):
-    """The `TUSZExperimentConfig` dicts of every row (teacher first), from a preset."""
-    common = {"batch_size": preset["batch_size"], "train_window_stride": preset["train_window_stride"],
-              "eval_window_stride": preset["eval_window_stride"], "seed": seed, "precision": "float32",
-              "bn_momentum": preset["bn_momentum"], "recompute_batchnorm": preset["recompute_batchnorm"],
-              "track_validation": False, "tensorboard": False}
-    teacher = {"kind": "ensemble", "name": "teacher", "model": dict(preset["teacher"]["model"]),
-               "epochs": preset["teacher"]["epochs"], "lr": preset["teacher"]["lr"], **common}
-    configs = {"teacher": teacher}
-    students = preset["students"]
-    for size in students["sizes"]:
-        base = {"model": {"size": size}, "epochs": students["epochs"], "lr": students["lr"], **common}
-        configs[f"{size}-alone"] = {"kind": "student", "name": f"{size}-alone", **base}
-        configs[f"{size}-distilled"] = {"kind": "distilled", "name": f"{size}-distilled", "teacher": teacher,
-                                        **preset["distillation"], **base}
-    return configs
-
-
-# ---------------------------------------------------------------------------------- data
-
-
-def load_features(args, preset, log):
-    """(features, data description, synthetic?, seconds) for the real or the synthetic corpus."""
-    from kerasseizure.io.tusz import TUSZCorpus
-    from kerasseizure.pipelines import build_tusz_features
-
-    timings = {}
-    start = time.perf_counter()
-    if args.data_dir is None:
-        root = synthetic_tusz(args.synthetic_dir, "1.5.2", preset["corpus_size"], 0, log=log)
-        synthetic = True
-    else:
-        root = Path(args.data_dir)
-        if not root.is_dir():
-            raise SystemExit(f"--data-dir {root}: no such folder (expected the TUSZ v1.5.2 release, see docs/table3.md)")
-        synthetic = False
-    corpus = TUSZCorpus(root, skip_bad=args.skip_bad)
-    log(audit_line(corpus))
-    timings["corpus_seconds"] = round(time.perf_counter() - start, 3)
-    versions = sorted(set(corpus.seizures["version"].astype(str))) if "version" in corpus.seizures else []
+def _describe(experiment, synthetic, log):
+    """(description line, data record) of the experiment's corpus and features."""
+    features, preset = experiment.features, experiment.settings
+    seizures = experiment.corpus.seizures
+    versions = sorted(set(seizures["version"].astype(str))) if "version" in seizures else []
     if not synthetic and versions and versions != ["1.5.2"]:
         log(f"warning: the table's protocol is TUSZ v1.5.2; this corpus is {versions}")
-    start = time.perf_counter()
-    features = build_tusz_features(corpus, "ses", cache_dir=args.cache_dir, progress=not args.quiet,
-                                   skip_bad=args.skip_bad)
-    timings["features_seconds"] = round(time.perf_counter() - start, 3)
     kind = f"synthetic TUSZ v1.5.2 layout, size {preset['corpus_size']!r}, seed 0" if synthetic else \
-        f"TUSZ {'/'.join(versions) or '?'} at {root}"
-    data = {"root": str(root), "synthetic": synthetic, "versions": versions,
+        f"TUSZ {'/'.join(versions) or '?'} at {experiment.root}"
+    data = {"root": str(experiment.root), "synthetic": synthetic, "versions": versions,
             "seizures": int((features.seizures["n_windows"] > 0).sum()), "windows": int(len(features.windows)),
             "patients": int(features.seizures["patient_id"].nunique()), "cache": str(features.path),
             "classes": list(features.classes)}
     description = (f"{kind}; {data['seizures']} benchmark seizures of {data['patients']} patients, "
                    f"{data['windows']} SES windows (1 s, step 0.25 s, fmax 24/48/96 Hz)")
-    return features, description, data, timings
+    return description, data
 
 
 def _inputs(features, names, rows, as_dict):
     x = {name: np.asarray(features.arrays[name][rows], dtype=np.float32) for name in names}
     return x if as_dict else x[names[0]]
+
+
+def _input_names(features, key, config):
+    """The feature arrays a row's model reads: every SES for the teacher, one for a student."""
+    if key == "teacher":
+        return sorted(n for n in features.arrays if n.startswith("ses_"))
+    return [config.get("input_name", "ses_0")]
 
 
 def _evenly(rows, n):
@@ -130,109 +97,93 @@ def _evenly(rows, n):
     return rows[np.linspace(0, len(rows) - 1, int(n)).round().astype(np.int64)]
 
 
-class FoldRunner:
-    """Trains, exports and evaluates every row on one fold (each step resumable)."""
+# ---------------------------------------------------------------------------------- deployment
 
-    def __init__(self, features, configs, preset, progress, log, timings):
-        self.features = features
-        self.configs = configs
-        self.preset = preset
-        self.progress = progress
-        self.log = log
-        self.timings = timings
 
-    def __call__(self, spec, fold_dir):
-        from kerasseizure.experiments.runs import FoldResult, load_fold_result, save_fold_result
-        from kerasseizure.experiments.tusz import evaluate_probabilities, run_tusz_fold
+def deploy(experiment, key, index, fold_dir, progress, log):
+    """Export one trained row of one fold to every quantization, verified, and score each file.
 
-        train, valid = spec
-        fold_dir = Path(fold_dir)
-        features, preset = self.features, self.preset
-        eval_rows = features.window_positions(valid, preset["eval_window_stride"])
-        train_rows = features.window_positions(train, preset["train_window_stride"])
-        calib_rows = _evenly(train_rows, preset["export"]["calibration_windows"])
-        verify_rows = _evenly(eval_rows, preset["export"]["verify_windows"])
-        ses = sorted(n for n in features.arrays if n.startswith("ses_"))
-        labels = features.windows["label_index"].to_numpy()
-        metrics, predictions, extra = {}, {"window": eval_rows.astype(np.int64),
-                                           "seizure": features.windows["seizure"].to_numpy()[eval_rows],
-                                           "label": labels[eval_rows].astype(np.int64)}, {}
-        teacher_dir = fold_dir / "teacher"
-        for key, config in self.configs.items():
-            model_dir = fold_dir / key
-            units = 6 if key == "teacher" else 3 if key.endswith("distilled") else 2
-            done = load_fold_result(model_dir)
-            if done is None:
-                start = time.perf_counter()
-                done = run_tusz_fold(features, train, valid, config, model_dir,
-                                     teacher_dir=teacher_dir if config["kind"] == "distilled" else None,
-                                     log=None if self.progress.quiet else self.progress.log)
-                save_fold_result(model_dir, done)
-                self.timings[f"{fold_dir.name}/{key}/train_seconds"] = round(time.perf_counter() - start, 3)
-                self.progress.advance(f"{fold_dir.name}: trained {key} (window F1 {done.metrics['window_f1']:.3f})",
-                                      units)
-            else:
-                self.progress.total = max(self.progress.total - units, 1)
-                self.progress.log(f"{fold_dir.name}: {key} trained earlier, loaded")
-            if not np.array_equal(np.asarray(done.predictions["window"]), eval_rows):
-                raise RuntimeError(f"{model_dir}: evaluated windows differ from this run's; remove the folder")
-            metrics[f"{key}/keras/window_f1"] = done.metrics["window_f1"]
-            metrics[f"{key}/keras/seizure_f1"] = done.metrics["seizure_f1"]
-            predictions[f"{key}/keras"] = np.asarray(done.predictions["probs"], np.float32)
+    Works in `<fold_dir>/export/`: `<key>.keras` (the model without optimizer state),
+    `<key>_<quantization>.tflite` with its report, and `result.json` (metrics, LiteRT
+    probabilities, export information), reused while the weights, the export settings and the
+    validation windows are the same (its fingerprint).
 
-            # the deployable Keras model: fit's final.keras, re-saved without optimizer state
-            from kerasseizure.export.saving import load_keras_model
+    Returns:
+        experiments.runs.FoldResult: metrics `<quantization>/window_f1|seizure_f1`, predictions
+        `<quantization>` (LiteRT probabilities), extra {parameters, keras_bytes, exports}.
+    """
+    from kerasseizure.experiments.runs import FoldResult, fold_digest, load_fold_result, save_fold_result
+    from kerasseizure.experiments.tusz import evaluate_probabilities
+    from kerasseizure.export.litert_runtime import LiteRTClassifier
+    from kerasseizure.export.saving import load_keras_model
+    from kerasseizure.files import atomic_path
+    from kerasseizure.pipelines.cache import config_key
 
-            model = load_keras_model(model_dir / "fit" / "final.keras")
-            deploy_path = fold_dir / "models" / f"{key}.keras"
-            if not deploy_path.is_file():
-                from kerasseizure.files import atomic_path
+    features, preset = experiment.features, experiment.settings
+    train, valid = dict(experiment.folds()[PROTOCOL["key"]])[index]
+    export_dir = Path(fold_dir) / "export"
+    model = load_keras_model(Path(fold_dir) / "fit" / "final.keras")
+    eval_rows = features.window_positions(valid, preset["eval_window_stride"])
+    fingerprint = config_key({"weights": weights_fingerprint(model), "export": preset["export"],
+                              "quantizations": preset["quantizations"], "windows": fold_digest(eval_rows),
+                              "features": Path(features.path).name})
+    done = load_fold_result(export_dir, fingerprint)
+    units = len(preset["quantizations"]) * (2 if key == "teacher" else 1)
+    if done is not None:
+        progress.total = max(progress.total - units, 1)
+        progress.log(f"fold {index}: {key}: verified exports reused")
+        return done
+    deploy_path = export_dir / f"{key}.keras"
+    with atomic_path(deploy_path) as tmp:
+        model.save(tmp)
+    names = _input_names(features, key, experiment.configs[key])
+    as_dict = key == "teacher"
+    labels = features.windows["label_index"].to_numpy()
+    train_rows = features.window_positions(train, preset["train_window_stride"])
+    verify_rows = _evenly(eval_rows, preset["export"]["verify_windows"])
+    representative = _inputs(features, names, _evenly(train_rows, preset["export"]["calibration_windows"]), as_dict)
+    verify = (_inputs(features, names, verify_rows, as_dict), labels[verify_rows])
+    x_eval = _inputs(features, names, eval_rows, as_dict)
+    metrics, predictions = {}, {}
+    info = {"parameters": int(model.count_params()), "keras_bytes": int(deploy_path.stat().st_size), "exports": {}}
+    for quantization in preset["quantizations"]:
+        report, _ = export_verified(model, export_dir / f"{key}_{quantization}.tflite", quantization,
+                                    representative, verify, preset["export"]["min_agreement"], log)
+        path = Path(report["path"])
+        probs = LiteRTClassifier(path, num_threads=1, batch_size=256).predict(x_eval).astype(np.float64)
+        scores = evaluate_probabilities(features, eval_rows, probs)
+        metrics[f"{quantization}/window_f1"] = scores["window_f1"]
+        metrics[f"{quantization}/seizure_f1"] = scores["seizure_f1"]
+        predictions[quantization] = probs.astype(np.float32)
+        verification = report.get("verification", {})
+        info["exports"][quantization] = {
+            "path": os.path.relpath(path, fold_dir), "size_bytes": int(report["size_bytes"]),
+            "passed": bool(report["passed"]), "argmax_agreement": verification.get("argmax_agreement"),
+            "max_abs_diff": verification.get("max_abs_diff"), "ops": report.get("ops")}
+        progress.advance(f"fold {index}: exported {key} {quantization} "
+                         f"({report['size_bytes'] / 1024:.1f} KB, verified: {report['passed']})",
+                         2 if key == "teacher" else 1)
+    result = FoldResult(metrics, predictions, info)
+    save_fold_result(export_dir, result, fingerprint)
+    return result
 
-                with atomic_path(deploy_path) as tmp:
-                    model.save(tmp)
-            names = ses if key == "teacher" else [config.get("input_name", "ses_0")]
-            as_dict = key == "teacher"
-            representative = _inputs(features, names, calib_rows, as_dict)
-            verify = (_inputs(features, names, verify_rows, as_dict), labels[verify_rows])
-            x_eval = _inputs(features, names, eval_rows, as_dict)
-            info = {"parameters": int(model.count_params()), "keras_bytes": int(deploy_path.stat().st_size),
-                    "exports": {}}
-            for quantization in preset["quantizations"]:
-                path = fold_dir / "export" / f"{key}_{quantization}.tflite"
-                start = time.perf_counter()
-                report, reused = export_verified(model, path, quantization, representative, verify,
-                                                 preset["export"]["min_agreement"], self.log)
-                lite_units = 2 if key == "teacher" else 1
-                path = Path(report["path"])
-                scores, probs = self._lite_scores(path, x_eval, eval_rows, evaluate_probabilities)
-                metrics[f"{key}/{quantization}/window_f1"] = scores["window_f1"]
-                metrics[f"{key}/{quantization}/seizure_f1"] = scores["seizure_f1"]
-                if quantization == "int8":
-                    predictions[f"{key}/int8"] = probs.astype(np.float32)
-                verification = report.get("verification", {})
-                info["exports"][quantization] = {
-                    "path": os.path.relpath(path, fold_dir), "size_bytes": int(report["size_bytes"]),
-                    "passed": bool(report["passed"]), "argmax_agreement": verification.get("argmax_agreement"),
-                    "max_abs_diff": verification.get("max_abs_diff"), "ops": report.get("ops")}
-                if not reused:
-                    self.timings[f"{fold_dir.name}/{key}/{quantization}/export_seconds"] = \
-                        round(time.perf_counter() - start, 3)
-                    self.progress.advance(f"{fold_dir.name}: exported {key} {quantization} "
-                                          f"({report['size_bytes'] / 1024:.1f} KB, verified)", lite_units)
-                else:
-                    self.progress.total = max(self.progress.total - lite_units, 1)
-                    self.progress.log(f"{fold_dir.name}: {key} {quantization}: verified export reused")
-            extra[key] = info
-            del model
-        result = FoldResult(metrics, predictions, extra)
-        return result
 
-    def _lite_scores(self, path, x_eval, eval_rows, evaluate_probabilities):
-        from kerasseizure.export.litert_runtime import LiteRTClassifier
+def fold_table_result(keys, trained, deployed):
+    """One fold's FoldResult in the layout of `assemble_table` / `make_figures`: metrics
+    `<key>/<keras|quantization>/<level>_f1`, predictions `label`, `<key>/keras`, `<key>/int8`, extra
+    {key: parameters, keras_bytes, exports}, from each row's training and deployment results."""
+    from kerasseizure.experiments.runs import FoldResult
 
-        classifier = LiteRTClassifier(path, num_threads=1, batch_size=256)
-        probs = classifier.predict(x_eval).astype(np.float64)
-        return evaluate_probabilities(self.features, eval_rows, probs), probs
+    metrics, predictions, extra = {}, {"label": np.asarray(trained[keys[0]].predictions["label"])}, {}
+    for key in keys:
+        for level in ("window_f1", "seizure_f1"):
+            metrics[f"{key}/keras/{level}"] = trained[key].metrics[level]
+        metrics.update({f"{key}/{name}": value for name, value in deployed[key].metrics.items()})
+        predictions[f"{key}/keras"] = np.asarray(trained[key].predictions["probs"], np.float32)
+        if "int8" in deployed[key].predictions:
+            predictions[f"{key}/int8"] = np.asarray(deployed[key].predictions["int8"], np.float32)
+        extra[key] = deployed[key].extra
+    return FoldResult(metrics, predictions, extra)
 
 
 # ---------------------------------------------------------------------------------- main
@@ -269,67 +220,87 @@ def main(argv=None):
         if not args.quiet:
             print(f"[{NAME}] {message}", file=sys.stderr, flush=True)
 
-    from kerasseizure.evaluation.folds import seizure_wise_folds
-    from kerasseizure.experiments.runs import run_folds, run_identity
-
-    features, description, data, timings = load_features(args, preset, log)
-    configs = experiment_configs(preset, args.seed)
-    keys = list(configs)
-    folds = seizure_wise_folds(features.seizures, n_folds=SEIZURE_WISE_FOLDS)
-    chosen = {str(i): folds[i] for i in preset["folds"]}
-    run_config = {"preset": args.preset, "settings": preset, "seed": args.seed, "experiments": configs}
-    run_dir = Path(args.results_dir) / "runs"
-    per_fold = 6 + sum(3 if k.endswith("distilled") else 2 for k in keys[1:]) + \
-        len(preset["quantizations"]) * (2 + len(keys) - 1)
-    progress = Progress(len(chosen) * per_fold + len(keys) * len(preset["quantizations"]), NAME, quiet=args.quiet)
+    timings = {}
+    root, synthetic = tusz_v152_root(preset, data_dir=args.data_dir, synthetic_dir=args.synthetic_dir, log=log)
+    experiment = DistillationExperiment(preset, root, args.seed, args.results_dir, cache_dir=args.cache_dir,
+                                        skip_bad=args.skip_bad, overwrite=args.overwrite,
+                                        log=None if args.quiet else log).prepare()
+    timings["data_seconds"] = round(time.perf_counter() - started, 3)
+    features, configs = experiment.features, experiment.configs
+    description, data = _describe(experiment, synthetic, log)
+    keys = [row.key for row in experiment.rows]
+    folds = experiment.folds()[PROTOCOL["key"]]
+    n_quantizations = len(preset["quantizations"])
+    train_units = {row.key: 6 if row.kind == "ensemble" else 3 if row.kind == "distilled" else 2
+                   for row in experiment.rows}
+    per_fold = sum(train_units.values()) + n_quantizations * (len(keys) + 1)
+    progress = Progress(len(folds) * per_fold + len(keys) * n_quantizations, NAME, quiet=args.quiet)
     progress.log(f"{description}; folds {preset['folds']} of the seizure-wise {SEIZURE_WISE_FOLDS}-fold split; "
-                 f"runs in {run_dir}")
-    cv = run_folds(chosen, FoldRunner(features, configs, preset, progress, log, timings), run_dir,
-                   identity=run_identity(run_config, {"features": Path(features.path).name}),
-                   overwrite=args.overwrite, log=progress.log)
-    for name in cv.reused:
-        progress.total = max(progress.total - per_fold, 1)
+                 f"runs in {experiment.run_root}")
+
+    trained, deployed, reused = {}, {}, {}
+    for row in experiment.rows:
+        def on_fold(proto, index, result, was_reused, row=row):
+            if result is None:
+                progress.log(f"fold {index}: training {row.key}")
+            elif was_reused:
+                progress.total = max(progress.total - train_units[row.key], 1)
+                progress.log(f"fold {index}: {row.key} trained earlier, loaded")
+            else:
+                progress.advance(f"fold {index}: trained {row.key} (window F1 {result.metrics['window_f1']:.3f})",
+                                 train_units[row.key])
+
+        start = time.perf_counter()
+        cv = experiment.run_row(row.label, on_fold=on_fold)[PROTOCOL["key"]]
+        timings[f"{row.key}/train_seconds"] = round(time.perf_counter() - start, 3)
+        reused[row.key] = cv.reused
+        start = time.perf_counter()
+        for (index, _), result in zip(folds, cv.folds):
+            trained[(index, row.key)] = result
+            deployed[(index, row.key)] = deploy(experiment, row.key, index, cv.run_dir / f"fold-{index}",
+                                                progress, log)
+        timings[f"{row.key}/export_seconds"] = round(time.perf_counter() - start, 3)
+    fold_results = [fold_table_result(keys, {k: trained[(i, k)] for k in keys}, {k: deployed[(i, k)] for k in keys})
+                    for i, _ in folds]
 
     # latency: the files of the first fold run (same architectures in every fold)
     start = time.perf_counter()
-    first_name = str(preset["folds"][0])
-    first_dir = run_dir / f"fold-{first_name}"
-    latency_rows = _evenly(features.window_positions(folds[preset["folds"][0]][1]), 1)
+    first = folds[0][0]
+    latency_rows = _evenly(features.window_positions(folds[0][1][1]), 1)
     latencies = {}
-    first = cv.folds[0]
     for key in keys:
+        fold_dir = experiment.run_dir(key) / f"fold-{first}"
+        window = _inputs(features, _input_names(features, key, configs[key]), latency_rows, key == "teacher")
         for quantization in preset["quantizations"]:
-            path = first_dir / first.extra[key]["exports"][quantization]["path"]
-            names = sorted(n for n in features.arrays if n.startswith("ses_")) if key == "teacher" else ["ses_0"]
-            window = _inputs(features, names, latency_rows, key == "teacher")
-            latency, reused = measure_latency(path, window, preset["latency"]["runs"], preset["latency"]["warmup"])
+            path = fold_dir / deployed[(first, key)].extra["exports"][quantization]["path"]
+            latency, was_reused = measure_latency(path, window, preset["latency"]["runs"], preset["latency"]["warmup"])
             latencies[(key, quantization)] = latency
-            if reused:
+            if was_reused:
                 progress.total = max(progress.total - 1, 1)
             else:
                 progress.advance(f"latency {key} {quantization}: p50 {latency['p50_ms']:.3f} ms, "
                                  f"p99 {latency['p99_ms']:.3f} ms")
     timings["latency_seconds"] = round(time.perf_counter() - start, 3)
 
-    table = assemble_table(cv.folds, keys, latencies)
-    n_folds = len(chosen)
+    table = assemble_table(fold_results, keys, latencies)
+    n_folds = len(folds)
     protocol = ("Seizure-wise split of TUSZ v1.5.2 (IBM protocol, MYSZ excluded): "
-                + (f"fold {first_name} of {SEIZURE_WISE_FOLDS}" if n_folds == 1 else
+                + (f"fold {first} of {SEIZURE_WISE_FOLDS}" if n_folds == 1 else
                    f"{n_folds} folds, mean ± standard deviation over folds")
                 + f"; preset `{args.preset}`, seed {args.seed}.")
     notes = notes_for(args.preset, preset, configs, n_folds, cpu_model())
     banner = data_banner(data["synthetic"], description)
     timings["total_seconds"] = round(time.perf_counter() - started, 3)
-    record = run_record(NAME, args, {"preset": preset, "experiments": configs, "run_dir": str(run_dir),
+    record = run_record(NAME, args, {"preset": preset, "experiments": configs, "run_dir": str(experiment.run_root),
                                      "timing_columns": timing_columns(table)}, timings, data)
     record["seed"] = args.seed
     record["hardware"] = {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform()}
-    record["folds"] = {name: {"train_seizures": int(len(spec[0])), "validation_seizures": int(len(spec[1]))}
-                       for name, spec in chosen.items()}
-    record["reused_folds"] = cv.reused
-    record["exports"] = {f"fold-{name}": result.extra for name, result in zip(chosen, cv.folds)}
+    record["folds"] = {str(index): {"train_seizures": int(len(train)), "validation_seizures": int(len(valid))}
+                       for index, (train, valid) in folds}
+    record["reused_folds"] = reused
+    record["exports"] = {f"fold-{index}": result.extra for (index, _), result in zip(folds, fold_results)}
     write_results(args.results_dir, table, markdown(table, banner, protocol, notes), record,
-                  make_figures(table, cv.folds, list(features.classes), keys))
+                  make_figures(table, fold_results, list(features.classes), keys))
     progress.log(f"done in {timings['total_seconds']:.0f} s: {Path(args.results_dir) / 'table.md'}")
     if not args.quiet:
         print(markdown(table, banner, protocol, notes))
@@ -337,9 +308,10 @@ def main(argv=None):
 
 
 __all__ = [
-    "NAME", "QUANTIZATIONS", "QUANTIZATION_LABELS", "TRAININGS", "SEIZURE_WISE_FOLDS", "TIMING_COLUMNS_PREFIXES", "weights_fingerprint", "model_keys",
-    "model_label", "experiment_configs", "load_features", "export_verified", "measure_latency", "FoldRunner",
-    "assemble_table", "timing_columns", "markdown", "notes_for", "make_figures", "build_parser", "resolve_preset", "main",
+    "NAME", "QUANTIZATIONS", "QUANTIZATION_LABELS", "SEIZURE_WISE_FOLDS", "TIMING_COLUMNS_PREFIXES",
+    "weights_fingerprint", "model_label", "export_verified", "measure_latency", "deploy", "fold_table_result",
+    "assemble_table", "timing_columns", "markdown", "notes_for", "make_figures", "build_parser", "resolve_preset",
+    "main",
 ]
 
 

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from kerasseizure.experiments.distillation import rows_for
+from kerasseizure.experiments.protocol import find_row
 from reproduce.common import recomputed_batchnorm_text
 
 QUANTIZATIONS = ("none", "dynamic", "int8")
@@ -18,10 +20,8 @@ QUANTIZATION_LABELS = {"none": "float32", "dynamic": "dynamic-range", "int8": "i
 
 
 def model_label(key):
-    if key == "teacher":
-        return "SeizureNet teacher (ensemble)"
-    size, training = key.split("-")
-    return f"student {size} ({training})"
+    """The row label of a row key ("tiny-distilled" -> "student tiny (distilled)")."""
+    return find_row(rows_for([key.split("-")[0]]), key, "table3").label
 
 
 # ---------------------------------------------------------------------------------- table

@@ -128,14 +128,19 @@ def _edf_settings(model):
     if report and len(model.specs) == 1 and report.get("kind") in ("ses", "fft", "raw"):
         options = {k: v for k, v in report.items() if k != "fs"}
         return [options]
-    settings = []
+    return [{"wl": 1.0, "ws": 0.25, **inferred} for inferred in _inferred_inputs(
+        model, _infer_tusz_input, "is not a TUSZ window: an EDF cannot feed it (HMS models take .parquet input)")]
+
+
+def _inferred_inputs(model, infer, refusal):
+    """`infer(shape)` of every model input; CommandError "model input <name> <shape> <refusal>" on None."""
+    inferred = []
     for name, shape in model.specs:
-        inferred = _infer_tusz_input(shape)
-        if inferred is None:
-            raise CommandError(f"model input {name} {shape} is not a TUSZ window: an EDF cannot feed it "
-                               "(HMS models take .parquet input)")
-        settings.append({"wl": 1.0, "ws": 0.25, **inferred})
-    return settings
+        value = infer(shape)
+        if value is None:
+            raise CommandError(f"model input {name} {shape} {refusal}")
+        inferred.append(value)
+    return inferred
 
 
 def _highest_frequency(model, settings):
@@ -224,14 +229,8 @@ def _eeg_id(path):
 
 
 def _model_hms_views(model):
-    views = []
-    for name, shape in model.specs:
-        view = _infer_hms_input(shape)
-        if view is None:
-            raise CommandError(f"model input {name} {shape} is not an HMS view (eeg (2000, 8) or image (H, W, 3)): "
-                               "a parquet EEG cannot feed it (TUSZ models take an .edf)")
-        views.append(view)
-    return views
+    return _inferred_inputs(model, _infer_hms_input, "is not an HMS view (eeg (2000, 8) or image (H, W, 3)): "
+                                                     "a parquet EEG cannot feed it (TUSZ models take an .edf)")
 
 
 def _count_nan(path, window, kaggle, totals):

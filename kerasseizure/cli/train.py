@@ -1,9 +1,9 @@
 """`train`, `evaluate` and `config show`: one table row at a time, from the same presets as the tables.
 
 `kerasseizure train --preset quick --row "SeizureNet ensemble"` trains (or reuses) every fold of
-one row of table 1 or 2 exactly as `python -m reproduce.table1` / `table2` would, in the same run
-folders (`results/<table>/runs/...`), so the table later reuses the row and the row's numbers are
-the table's. A preset is a name (`test`, `quick`, `paper`) or a YAML file of the same layout
+one row of table 1, 2 or 3 exactly as `python -m reproduce.table1` / `table2` / `table3` would, in
+the same run folders (`results/<table>/runs/...`), so the table later reuses the row and the row's
+numbers are the table's (table 3 then adds the row's exports). A preset is a name (`test`, `quick`, `paper`) or a YAML file of the same layout
 (`kerasseizure config show quick > mine.yaml`). Run folders made with other settings are refused
 (exit 2, naming what differs) unless `--overwrite`. `kerasseizure evaluate RUN_DIR` pools a row
 folder's saved out-of-fold predictions into metrics.json.
@@ -16,7 +16,7 @@ from pathlib import Path
 from kerasseizure.cli.common import CommandError
 
 METRICS = "metrics.json"
-TABLES = ("table1", "table2")
+TABLES = ("table1", "table2", "table3")
 
 
 def _log(message):
@@ -26,26 +26,39 @@ def _log(message):
 # ============================================================================ train
 
 
+def _table_rows(preset):
+    """{table: its rows under `preset`} (table 3's rows follow the preset's student sizes)."""
+    from kerasseizure.experiments import distillation, harmful_activity, seizure_types
+
+    return {"table1": seizure_types.ROWS, "table2": harmful_activity.ROWS,
+            "table3": distillation.rows_for(preset.table3["students"]["sizes"])}
+
+
 def _experiment_for(args, preset, log):
     """The table's experiment (not yet prepared) holding the row `args.row`."""
-    from kerasseizure.experiments import harmful_activity, seizure_types
+    from kerasseizure.experiments import distillation, harmful_activity, seizure_types
     from kerasseizure.experiments.protocol import find_row
 
-    tables = [args.table] if args.table else list(TABLES)
+    rows = _table_rows(preset)
     found = []
-    for table in tables:
-        rows = seizure_types.ROWS if table == "table1" else harmful_activity.ROWS
+    for table in [args.table] if args.table else TABLES:
         try:
-            found.append((table, find_row(rows, args.row, table)))
+            found.append((table, find_row(rows[table], args.row, table)))
         except ValueError as error:
             message = str(error)
     if not found:
-        raise CommandError(message if args.table else
-                           f"no row {args.row!r} in table1 or table2 ({'; '.join(_row_lists())})")
+        lists = "; ".join(f"{table}: " + ", ".join(repr(r.label) for r in rows[table]) for table in TABLES)
+        raise CommandError(message if args.table else f"no row {args.row!r} in {', '.join(TABLES)} ({lists})")
     table, row = found[0]
     results_dir = Path(args.results_dir) if args.results_dir else Path("results") / table
     quiet = None if args.quiet else log
-    if table == "table1":
+    if table == "table3":
+        root, _ = distillation.tusz_v152_root(preset.table3, data_dir=args.data_dir,
+                                              synthetic_dir=args.synthetic_dir, log=log)
+        experiment = distillation.DistillationExperiment(preset.table3, root, args.seed, results_dir,
+                                                         skip_bad=args.skip_bad, overwrite=args.overwrite,
+                                                         log=quiet)
+    elif table == "table1":
         roots, _ = seizure_types.tusz_roots(preset.table1, args.seed, data_dir=args.data_dir,
                                             synthetic_dir=args.synthetic_dir, log=log)
         experiment = seizure_types.SeizureTypeExperiment(preset.table1, roots, args.seed, results_dir,
@@ -61,13 +74,6 @@ def _experiment_for(args, preset, log):
             raise CommandError(f"preset {preset.name!r} does not train the row {row.label!r} "
                                f"(its variants: {', '.join(sorted(experiment.configs))})")
     return experiment, row
-
-
-def _row_lists():
-    from kerasseizure.experiments import harmful_activity, seizure_types
-
-    return [f"{name}: " + ", ".join(repr(r.label) for r in rows)
-            for name, rows in (("table1", seizure_types.ROWS), ("table2", harmful_activity.ROWS))]
 
 
 def _train(args):
@@ -86,18 +92,19 @@ def _train(args):
 
 def _add_train(commands):
     train = commands.add_parser(
-        "train", help="train one row of table 1 or 2 under a preset (the table's own run folders)",
+        "train", help="train one row of table 1, 2 or 3 under a preset (the table's own run folders)",
         description="Train (or reuse) every fold of one table row exactly as the table command does, in the "
                     "same run folders, so `python -m reproduce.tableN` reuses it. Each fold keeps the fit's "
                     "checkpoints, history, learning curves and best/final .keras models; re-running resumes. "
                     "A run folder made with other settings is refused unless --overwrite. See docs/cli.md.")
     train.add_argument("--row", required=True, help="the row's label or run key, e.g. \"SeizureNet ensemble\", "
-                                                    "\"temporal (WaveNet)\", knn")
+                                                    "\"temporal (WaveNet)\", knn, tiny-distilled")
     train.add_argument("--preset", default="quick", metavar="NAME|FILE",
                        help="test, quick (default), paper, or a preset YAML file (`kerasseizure config show`)")
     train.add_argument("--table", choices=TABLES, help="the table holding the row (default: the one that has it)")
     train.add_argument("--data-dir", help="real corpus (table1: holds v1.4.0/ and/or v1.5.2/; table2: the "
-                                          "competition folder); default: the preset's synthetic corpus")
+                                          "competition folder; table3: the v1.5.2 release); default: the "
+                                          "preset's synthetic corpus")
     train.add_argument("--results-dir", help="the table's results folder (default results/<table>)")
     train.add_argument("--synthetic-dir", default="demo-data",
                        help="where synthetic corpora are generated when absent (default: demo-data)")

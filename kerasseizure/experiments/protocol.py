@@ -12,8 +12,9 @@ An experiment is built from a preset section (`experiments.presets`), a seed and
 `run_row` runs each fold through `experiments.runs.run_folds` in a run folder per (protocol, row)
 under `results_dir/runs`, so a row trained by `kerasseizure train --row` is the row the table
 reuses, and a folder made with other settings is refused (or replaced with `overwrite=True`).
-Implementations: `seizure_types.SeizureTypeExperiment` (TUSZ, table 1) and
-`harmful_activity.HarmfulActivityExperiment` (HMS, table 2).
+Implementations: `seizure_types.SeizureTypeExperiment` (TUSZ, table 1),
+`harmful_activity.HarmfulActivityExperiment` (HMS, table 2) and
+`distillation.DistillationExperiment` (TUSZ teacher and students, table 3).
 """
 
 import typing

@@ -229,10 +229,15 @@ class SeizureTypeExperiment:
 
     def row_summary(self, label, results):
         """Lines `protocol: window F1 mean ± std, seizure F1 mean ± std (k folds)` of a row."""
-        lines = []
-        for key, cv in results.items():
-            s = cv.summary
-            lines.append(f"{key}: window F1 {s['window_f1']['mean']:.3f} ± {s['window_f1']['std']:.3f}, "
-                         f"seizure F1 {s['seizure_f1']['mean']:.3f} ± {s['seizure_f1']['std']:.3f} "
-                         f"({len(cv.folds)} folds; run folder {cv.run_dir})")
-        return lines
+        return f1_summary_lines(results)
+
+
+def f1_summary_lines(results):
+    """One line per protocol of {protocol key: CVResult}: window and seizure F1, mean ± std over folds."""
+    lines = []
+    for key, cv in results.items():
+        s = cv.summary
+        lines.append(f"{key}: window F1 {s['window_f1']['mean']:.3f} ± {s['window_f1']['std']:.3f}, "
+                     f"seizure F1 {s['seizure_f1']['mean']:.3f} ± {s['seizure_f1']['std']:.3f} "
+                     f"({len(cv.folds)} folds; run folder {cv.run_dir})")
+    return lines

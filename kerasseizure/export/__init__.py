@@ -5,7 +5,8 @@
 - `kerasseizure.export.frontend.IBMWindowFeatures`: raw EEG windows -> IBM log-FFT / SES in the
   graph (keras.ops; builtin TFLite ops only).
 - `kerasseizure.export.saving.load_keras_model(path)`: the package's `.keras` files in safe mode;
-  importing `kerasseizure.export.saving` registers every custom class they name.
+  importing `kerasseizure.export.saving` registers the layers they name (the losses of their
+  training configuration come with `import kerasseizure.training`).
 - `kerasseizure.export.litert_runtime`: NumPy preprocessing + `LiteRTClassifier` -- needs only
   numpy, scipy and ai-edge-litert (no TensorFlow, no Keras).
 
@@ -13,7 +14,7 @@ Names load on first use, so importing this package (or `litert_runtime`) never i
 TensorFlow or Keras.
 """
 
-import importlib
+from kerasseizure.lazy import lazy_attributes
 
 _EXPORTS = {
     "export": "tflite", "ExportReport": "tflite", "float32_twin": "tflite", "QUANTIZATIONS": "tflite",
@@ -26,7 +27,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"kerasseizure.export.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'kerasseizure.export' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, {name: f".{module}" for name, module in _EXPORTS.items()})

@@ -86,7 +86,6 @@ def float32_twin(model):
     """
     if not _is_sixteen_bit(model):
         return model
-    from kerasseizure.training.precision import precision_scope
 
     def clone_layer(layer):
         config = layer.get_config()
@@ -94,14 +93,18 @@ def float32_twin(model):
             config["dtype"] = "float32"
         return layer.__class__.from_config(config)
 
-    with precision_scope("float32"):
-        try:
-            twin = keras.models.clone_model(model, clone_function=clone_layer, recursive=True)
-            twin.set_weights(model.get_weights())
-        except (ValueError, TypeError, NotImplementedError) as error:
-            raise ExportError(
-                f"cannot rebuild {model.name} in float32 for export ({error}); build it under "
-                "precision_scope('float32') and load the weights") from error
+    # Sublayers a custom layer builds itself take the global policy: float32 while cloning.
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        twin = keras.models.clone_model(model, clone_function=clone_layer, recursive=True)
+        twin.set_weights(model.get_weights())
+    except (ValueError, TypeError, NotImplementedError) as error:
+        raise ExportError(
+            f"cannot rebuild {model.name} in float32 for export ({error}); build it under "
+            "precision_scope('float32') and load the weights") from error
+    finally:
+        keras.config.set_dtype_policy(policy)
     return twin
 
 

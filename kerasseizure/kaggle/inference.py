@@ -12,7 +12,6 @@ Re-exported by `kerasseizure.kaggle`; see docs/kaggle.md.
 """
 
 import dataclasses
-import importlib
 import json
 import warnings
 from pathlib import Path
@@ -170,18 +169,16 @@ class FoldModel:
 
 
 def load_fold_model(model_dir):
-    """Read the spec and load the model of one folder (`keras.saving.load_model`, safe mode)."""
-    import keras
-
-    importlib.import_module("kerasseizure.models")  # registers the package's layers for deserialisation
+    """Read the spec and load the model of one folder (`export.saving.load_model`: safe mode, no
+    training configuration)."""
+    from kerasseizure.export.saving import load_keras_model
 
     model_dir = Path(model_dir)
     spec = read_inference_spec(model_dir)
     path = model_dir / spec["model"]
     if not path.is_file():
         raise InferenceSpecError(f"{model_dir}: model file {spec['model']!r} not found")
-    # compile=False: inference needs no loss or optimizer (and a custom training loss need not be importable).
-    return FoldModel(model_dir, spec, keras.saving.load_model(path, compile=False))
+    return FoldModel(model_dir, spec, load_keras_model(path))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """The training engine: fit (one stage or several), checkpoints, losses, schedules, precision,
 distribution strategies and distillation.
 
-Names load on first use. The metrics and fold protocols live in `kerasseizure.evaluation`; the
+Names load on first use, except the losses: importing this package registers them with Keras, so
+that the training configuration saved in a run's `.keras` files loads (`keras.saving.load_model(path,
+safe_mode=True)` after `import kerasseizure.training`). The metrics and fold protocols live in `kerasseizure.evaluation`; the
 public names `kaggle_kl_divergence`, `weighted_f1` and `folds` are re-exported here for users of
 the documented surface.
 """
 
-import importlib
+from kerasseizure.lazy import lazy_attributes
+from kerasseizure.training import losses  # noqa: F401  (registers the losses, see above)
 
 _EXPORTS = {
     "kaggle_kl_divergence": "kerasseizure.evaluation.metrics", "weighted_f1": "kerasseizure.evaluation.metrics",
@@ -24,9 +27,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS) + ["folds"]
 
 
-def __getattr__(name):
-    if name == "folds":
-        return importlib.import_module("kerasseizure.evaluation.folds")
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'kerasseizure.training' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS, {"folds": "kerasseizure.evaluation.folds"})

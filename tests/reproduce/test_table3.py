@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reproduce import table3
+from kerasseizure.experiments.distillation import row_configs, rows_for
 from kerasseizure.experiments.runs import FoldResult
+from reproduce import table3
+
+KEYS = ["teacher", "tiny-alone", "tiny-distilled"]
 
 
 def _run(tmp, results, preset="test", extra=()):
@@ -57,19 +60,19 @@ def test_test_preset_end_to_end_resumes_without_retraining_or_reexporting(tmp_pa
     assert (csv[["p50_ms_int8", "p99_ms_int8"]] > 0).all().all()
 
     # .tflite files exist and their reports say verified
-    fold = results / "runs" / "fold-0"
-    tflites = sorted((fold / "export").glob("*.tflite"))
-    assert len(tflites) == 3 * 2 and not list((fold / "export").glob("*.rejected.tflite"))
+    runs = results / "runs"
+    tflites = sorted(runs.glob("*/fold-0/export/*.tflite"))
+    assert len(tflites) == 3 * 2 and not list(runs.glob("*/fold-0/export/*.rejected.tflite"))
     for path in tflites:
         report = json.loads(Path(f"{path}.json").read_text())
         assert report["passed"] is True and report["size_bytes"] == path.stat().st_size
     assert csv["verified_int8"].all() and csv["verified_none"].all()
 
     # interrupted after training and some exports: nothing retrained, only the missing file exported
-    trained = _mtimes(sorted(fold.glob("*/fit/final.npz")) + sorted(fold.glob("*/result.json")))
+    trained = _mtimes(sorted(runs.glob("*/fold-0/fit/final.npz")) + sorted(runs.glob("*/fold-0/result.json")))
     assert len(trained) == 2 * 3
-    (fold / "result.json").unlink()
-    missing = fold / "export" / "tiny-distilled_int8.tflite"
+    (runs / "tiny-distilled" / "fold-0" / "export" / "result.json").unlink()
+    missing = runs / "tiny-distilled" / "fold-0" / "export" / "tiny-distilled_int8.tflite"
     missing.unlink()
     kept = _mtimes([p for p in tflites if p != missing])
     second = _run(tmp_path, results)
@@ -78,21 +81,26 @@ def test_test_preset_end_to_end_resumes_without_retraining_or_reexporting(tmp_pa
     assert missing.is_file() and json.loads(Path(f"{missing}.json").read_text())["passed"]
     pd.testing.assert_frame_equal(_stable(second), _stable(first))
 
-    # a complete re-run loads the fold and the latency measurements: the whole table is identical
+    # a complete re-run loads every row and the latency measurements: the whole table is identical
     third = _run(tmp_path, results)
-    assert json.loads((results / "record.json").read_text())["reused_folds"] == ["0"]
+    assert json.loads((results / "record.json").read_text())["reused_folds"] == {key: ["0"] for key in KEYS}
     pd.testing.assert_frame_equal(_stable(third), _stable(first))
     pd.testing.assert_frame_equal(_stable(pd.read_csv(results / "table.csv")), _stable(csv))
 
     from tests.reproduce.conftest import check_run_identity
 
     record = check_run_identity(lambda extra: _run(tmp_path, results, extra=extra), table3.NAME, results,
-                                results / "runs", capsys)
-    assert record["reused_folds"] == ["0"]
+                                results / "runs" / "teacher", capsys)
+    assert record["reused_folds"] == {key: ["0"] for key in KEYS}
 
 
-def test_smoke_int8_only_from_a_users_preset(tmp_path):
-    """The default suite's table 3: teacher and tiny student, one epoch each, int8 export only."""
+def test_smoke_int8_only_from_a_users_preset_after_kerasseizure_train(tmp_path, capsys):
+    """The default suite's table 3: teacher and tiny student, one epoch each, int8 export only.
+
+    `kerasseizure train --table table3` first trains the distilled row (and so its teacher) in
+    the table's run folders; the table then trains only the student alone and reuses the rest.
+    """
+    from kerasseizure.cli import main as cli_main
     from tests.reproduce.conftest import smoke_preset
 
     def change(values):
@@ -101,16 +109,28 @@ def test_smoke_int8_only_from_a_users_preset(tmp_path):
         section["teacher"]["epochs"] = section["students"]["epochs"] = 1
         section["latency"] = {"runs": 5, "warmup": 1}
 
+    preset = smoke_preset(tmp_path, change)
     results = tmp_path / "results"
-    table = _run(tmp_path, results, preset=smoke_preset(tmp_path, change))
-    assert list(table["key"]) == ["teacher", "tiny-alone", "tiny-distilled"]
+    assert cli_main(["train", "--preset", preset, "--table", "table3", "--row", "student tiny (distilled)",
+                     "--results-dir", str(results), "--synthetic-dir", str(tmp_path / "syn"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "table3, student tiny (distilled)" in out and "seizure-wise-v1.5.2: window F1" in out
+    assert sorted(p.name for p in (results / "runs").iterdir()) == ["teacher", "tiny-distilled"]
+    trained = _mtimes(sorted((results / "runs").glob("*/fold-0/fit/final.npz")))
+    assert len(trained) == 2
+
+    table = _run(tmp_path, results, preset=preset)
+    assert list(table["key"]) == KEYS
+    # the distilled row is loaded, the teacher's fit reused (the teacher row only evaluates it)
+    assert json.loads((results / "record.json").read_text())["reused_folds"]["tiny-distilled"] == ["0"]
+    assert _mtimes(map(Path, trained)) == trained
     assert table["verified_int8"].all() and (table["tflite_kb_int8"] > 0).all()
-    assert sorted(p.name for p in (results / "runs" / "fold-0" / "export").glob("*.tflite")) == [
+    assert sorted(p.name for p in (results / "runs").glob("*/fold-0/export/*.tflite")) == [
         "teacher_int8.tflite", "tiny-alone_int8.tflite", "tiny-distilled_int8.tflite"]
 
 
 def _fake_fold(f1_shift=0.0):
-    keys = table3.model_keys(["tiny"])
+    keys = KEYS
     metrics, extra = {}, {}
     for i, key in enumerate(keys):
         for source in ("keras",) + table3.QUANTIZATIONS:
@@ -124,7 +144,7 @@ def _fake_fold(f1_shift=0.0):
 
 
 def test_table_assembly_averages_folds_and_reports_drops():
-    keys = table3.model_keys(["tiny"])
+    keys = KEYS
     latencies = {(k, q): {"p50_ms": 0.1, "p99_ms": 0.2} for k in keys for q in table3.QUANTIZATIONS}
     table = table3.assemble_table([_fake_fold(0.0), _fake_fold(0.02)], keys, latencies)
     assert list(table["key"]) == keys
@@ -145,8 +165,9 @@ def test_presets_define_every_row_and_the_quick_teacher_is_20x_the_largest_stude
     from kerasseizure.experiments.presets import load_preset
 
     quick = load_preset("quick").table3
-    configs = table3.experiment_configs(quick, seed=3)
-    assert list(configs) == table3.model_keys(["tiny", "small", "base"])
+    configs = row_configs(quick, seed=3)
+    assert list(configs) == [row.key for row in rows_for(["tiny", "small", "base"])]
+    assert table3.model_label("small-distilled") == "student small (distilled)"
     assert configs["base-distilled"]["teacher"] == configs["teacher"]
     assert {c["seed"] for c in configs.values()} == {3}
     teacher = SeizureNet(**quick["teacher"]["model"])
@@ -176,7 +197,7 @@ def test_quick_preset_deployment_claims(tmp_path):
     assert table["verified_int8"].all()
     assert ((table["window_f1_int8"] - table["window_f1"]).abs() <= 0.05).all()
 
-    labels = np.load(next((results / "runs").glob("quick-*")) / "fold-0" / "teacher" / "predictions.npz")["label"]
+    labels = np.load(results / "runs" / "teacher" / "fold-0" / "predictions.npz")["label"]
     chance = f1_score(labels, np.full_like(labels, np.bincount(labels).argmax()), average="weighted")
     assert (table["window_f1"] > chance + 0.15).all(), (chance, table["window_f1"].tolist())
 
