@@ -44,7 +44,7 @@ def run(args):
     started = time.monotonic()
     timings = {}
     results_dir = Path(args.results_dir)
-    preset = load_preset(args.preset)
+    preset = load_preset(args.preset).with_max_steps(args.max_steps)
     settings = preset.table1
     max_folds = settings["max_folds"]
     quiet_log = (lambda message: None) if args.quiet else (lambda message: print(f"[{NAME}] {message}",

@@ -230,7 +230,7 @@ def main(argv=None):
 
     args = parser().parse_args(argv)
     started = time.monotonic()
-    settings_preset = load_preset(args.preset)
+    settings_preset = load_preset(args.preset).with_max_steps(args.max_steps)
     preset = settings_preset.name
     results_dir = Path(args.results_dir)
     progress = Progress(1, NAME, quiet=args.quiet)

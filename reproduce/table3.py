@@ -61,7 +61,7 @@ NAME = "table3"
 
 def _describe(experiment, synthetic, log):
     """(description line, data record) of the experiment's corpus and features."""
-    features, preset = experiment.features, experiment.settings
+    features, preset = experiment.ses, experiment.settings
     seizures = experiment.corpus.seizures
     versions = sorted(set(seizures["version"].astype(str))) if "version" in seizures else []
     if not synthetic and versions and versions != ["1.5.2"]:
@@ -86,7 +86,7 @@ def _input_names(features, key, config):
     """The feature arrays a row's model reads: every SES for the teacher, one for a student."""
     if key == "teacher":
         return sorted(n for n in features.arrays if n.startswith("ses_"))
-    return [config.get("input_name", "ses_0")]
+    return [config.input_name]
 
 
 def _evenly(rows, n):
@@ -119,7 +119,7 @@ def deploy(experiment, key, index, fold_dir, progress, log):
     from kerasseizure.files import atomic_path
     from kerasseizure.pipelines.cache import config_key
 
-    features, preset = experiment.features, experiment.settings
+    features, preset = experiment.ses, experiment.settings
     train, valid = dict(experiment.folds()[PROTOCOL["key"]])[index]
     export_dir = Path(fold_dir) / "export"
     model = load_keras_model(Path(fold_dir) / "fit" / "final.keras")
@@ -202,7 +202,7 @@ def resolve_preset(args):
     """The preset's `table3` section (`experiments.presets`), with `--folds` applied."""
     from kerasseizure.experiments.presets import PresetError, load_preset
 
-    preset = load_preset(args.preset).table3
+    preset = load_preset(args.preset).with_max_steps(args.max_steps).table3
     if args.folds is not None:
         bad = [f for f in args.folds if not 0 <= f < SEIZURE_WISE_FOLDS]
         if bad:
@@ -226,7 +226,8 @@ def main(argv=None):
                                         skip_bad=args.skip_bad, overwrite=args.overwrite,
                                         log=None if args.quiet else log).prepare()
     timings["data_seconds"] = round(time.perf_counter() - started, 3)
-    features, configs = experiment.features, experiment.configs
+    features, configs = experiment.ses, experiment.configs
+    config_dicts = {key: config.to_dict() for key, config in configs.items()}
     description, data = _describe(experiment, synthetic, log)
     keys = [row.key for row in experiment.rows]
     folds = experiment.folds()[PROTOCOL["key"]]
@@ -288,10 +289,10 @@ def main(argv=None):
                 + (f"fold {first} of {SEIZURE_WISE_FOLDS}" if n_folds == 1 else
                    f"{n_folds} folds, mean ± standard deviation over folds")
                 + f"; preset `{args.preset}`, seed {args.seed}.")
-    notes = notes_for(args.preset, preset, configs, n_folds, cpu_model())
+    notes = notes_for(args.preset, preset, config_dicts, n_folds, cpu_model())
     banner = data_banner(data["synthetic"], description)
     timings["total_seconds"] = round(time.perf_counter() - started, 3)
-    record = run_record(NAME, args, {"preset": preset, "experiments": configs, "run_dir": str(experiment.run_root),
+    record = run_record(NAME, args, {"preset": preset, "experiments": config_dicts, "run_dir": str(experiment.run_root),
                                      "timing_columns": timing_columns(table)}, timings, data)
     record["seed"] = args.seed
     record["hardware"] = {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform()}

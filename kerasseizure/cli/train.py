@@ -79,7 +79,7 @@ def _experiment_for(args, preset, log):
 def _train(args):
     from kerasseizure.experiments.presets import load_preset
 
-    preset = load_preset(args.preset)
+    preset = load_preset(args.preset).with_max_steps(args.max_steps)
     log = (lambda message: None) if args.quiet else _log
     experiment, row = _experiment_for(args, preset, log)
     log(f"{experiment.name} row {row.label!r}, preset {preset.name!r}, seed {args.seed}: {experiment.results_dir}")
@@ -91,6 +91,8 @@ def _train(args):
 
 
 def _add_train(commands):
+    from kerasseizure.experiments import presets
+
     train = commands.add_parser(
         "train", help="train one row of table 1, 2 or 3 under a preset (the table's own run folders)",
         description="Train (or reuse) every fold of one table row exactly as the table command does, in the "
@@ -111,6 +113,7 @@ def _add_train(commands):
     train.add_argument("--seed", type=int, default=0, help="one seed for data order, initialisation, augmentation")
     train.add_argument("--overwrite", action="store_true",
                        help="replace the row's run folders if they were made with other settings")
+    train.add_argument("--max-steps", type=int, metavar="N", help=presets.MAX_STEPS_HELP)
     train.add_argument("--skip-bad", action="store_true", help="go on without the bad files of a real corpus")
     train.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     train.set_defaults(run=_train)

@@ -16,7 +16,8 @@ experiment's run folders, `results_dir/runs/<row key>/fold-<i>/fit/final.keras`.
 from pathlib import Path
 
 from kerasseizure.errors import CorpusError
-from kerasseizure.experiments.protocol import Row, find_row
+from kerasseizure.experiments.protocol import Row
+from kerasseizure.experiments.seizure_types import SeizureTypeExperiment
 
 TRAININGS = ("alone", "distilled")
 SEIZURE_WISE_FOLDS = 5
@@ -37,7 +38,8 @@ def row_configs(settings, seed):
     common = {"batch_size": settings["batch_size"], "train_window_stride": settings["train_window_stride"],
               "eval_window_stride": settings["eval_window_stride"], "seed": seed, "precision": "float32",
               "bn_momentum": settings["bn_momentum"], "recompute_batchnorm": settings["recompute_batchnorm"],
-              "track_validation": False, "tensorboard": False}
+              "track_validation": False, "tensorboard": False,
+              "max_steps_per_epoch": settings.get("max_steps_per_epoch")}
     teacher = {"kind": "ensemble", "name": "teacher", "model": dict(settings["teacher"]["model"]),
                "epochs": settings["teacher"]["epochs"], "lr": settings["teacher"]["lr"], **common}
     configs = {"teacher": teacher}
@@ -63,8 +65,9 @@ def tusz_v152_root(settings, *, data_dir=None, synthetic_dir="demo-data", log=pr
     return root, False
 
 
-class DistillationExperiment:
-    """Table 3's training as an `experiments.protocol.Experiment`.
+class DistillationExperiment(SeizureTypeExperiment):
+    """Table 3's training as an `experiments.protocol.Experiment` (table 1's machinery, its own rows,
+    one protocol, each row in `results_dir/runs/<row key>`).
 
     Args:
         settings: the `table3` section of a preset (`experiments.presets.load_preset(...).table3`).
@@ -83,22 +86,33 @@ class DistillationExperiment:
     """
 
     name = "table3"
+    teacher_key = TEACHER.key
 
     def __init__(self, settings, root, seed, results_dir, *, cache_dir=None, skip_bad=False, overwrite=False,
                  log=None):
-        self.settings = settings
+        super().__init__(settings, {PROTOCOL["version"]: root}, seed, results_dir, skip_bad=skip_bad,
+                         overwrite=overwrite, log=log)
         self.root = Path(root)
-        self.seed = int(seed)
-        self.results_dir = Path(results_dir)
-        self.run_root = self.results_dir / "runs"
         self.cache_dir = cache_dir
-        self.skip_bad = skip_bad
-        self.overwrite = overwrite
-        self.quiet = log is None
-        self.log = log or (lambda message: None)
         self.rows = rows_for(settings["students"]["sizes"])
-        self.configs = row_configs(settings, self.seed)
-        self.corpus = self.features = None
+        self.protocols = [PROTOCOL]
+
+    @staticmethod
+    def row_configs(settings, seed):
+        """{row key: TUSZExperimentConfig} of every row (teacher first)."""
+        from kerasseizure.experiments.tusz_config import TUSZExperimentConfig
+
+        return {key: TUSZExperimentConfig.from_dict(config) for key, config in row_configs(settings, seed).items()}
+
+    @property
+    def corpus(self):
+        """The indexed TUSZ v1.5.2 corpus (after `prepare`)."""
+        return self.corpora[PROTOCOL["version"]]
+
+    @property
+    def ses(self):
+        """The corpus's multi-spectral SES features (after `prepare`)."""
+        return self.features[PROTOCOL["version"]]["ses"]
 
     def prepare(self):
         """Index the corpus (with its audit line), build or load its SES features, split the folds."""
@@ -107,71 +121,23 @@ class DistillationExperiment:
         from kerasseizure.io.tusz import TUSZCorpus
         from kerasseizure.pipelines import build_tusz_features
 
-        self.corpus = TUSZCorpus(self.root, skip_bad=self.skip_bad)
+        version = PROTOCOL["version"]
+        self.corpora[version] = TUSZCorpus(self.root, skip_bad=self.skip_bad)
         self.log(audit_line(self.corpus))
-        self.features = build_tusz_features(self.corpus, "ses", cache_dir=self.cache_dir, progress=not self.quiet,
-                                            skip_bad=self.skip_bad)
-        folds = seizure_wise_folds(self.features.seizures, n_folds=SEIZURE_WISE_FOLDS)
-        self._folds = [(index, folds[index]) for index in self.settings["folds"]]
+        self.features[version] = {"ses": build_tusz_features(self.corpus, "ses", cache_dir=self.cache_dir,
+                                                             progress=not self.quiet, skip_bad=self.skip_bad)}
+        folds = seizure_wise_folds(self.ses.seizures, n_folds=SEIZURE_WISE_FOLDS)
+        self._folds = {PROTOCOL["key"]: [(index, folds[index]) for index in self.settings["folds"]]}
         return self
 
-    def folds(self):
-        """{protocol key: [(fold index, (train, valid) seizure positions)]}: the preset's folds."""
-        return {PROTOCOL["key"]: self._folds}
-
-    def row(self, label):
-        """The `Row` named `label` (label or key)."""
-        return find_row(self.rows, label, self.name)
+    def row_dir(self, proto, key):
+        """The run folder of row `key`: `runs/<row key>` (one protocol)."""
+        return self.run_root / key
 
     def run_dir(self, label):
-        """The run folder of a row: `results_dir/runs/<row key>`."""
-        return self.run_root / self.row(label).key
+        """The run folder of the row `label` (label or key)."""
+        return self.row_dir(PROTOCOL, self.row(label).key)
 
-    def run_row(self, label, on_fold=None):
-        """Fit (or reuse) and evaluate every fold of one row: {protocol key: CVResult}.
-
-        Args:
-            label: the row's label or key.
-            on_fold: callable(protocol, fold index, FoldResult or None, reused) told before (result
-                None) and after each fold.
-        """
-        from kerasseizure.experiments.runs import claim_run_dir, run_folds
-        from kerasseizure.experiments.tusz import run_tusz_fold
-
-        row = self.row(label)
-        config = self.configs[row.key]
-        on_fold = on_fold or (lambda *args: None)
-
-        def one_fold(spec, fold_dir):
-            index, (train, valid) = spec
-            on_fold(PROTOCOL, index, None, False)
-            what = f"fold {index} {row.label}"
-            result = run_tusz_fold(self.features, train, valid, config, fold_dir,
-                                   teacher_dir=self.run_dir(TEACHER.key) / f"fold-{index}",
-                                   log=lambda message: self.log(f"{what}: {message}"))
-            on_fold(PROTOCOL, index, result, False)
-            return result
-
-        if row.kind == "distilled":
-            # The teacher trains in the teacher row's folders: claim them for the teacher, so that
-            # the teacher row reuses that training and never finds a folder it did not make.
-            claim_run_dir(self.run_dir(TEACHER.key), self._identity(TEACHER), overwrite=self.overwrite)
-        folds = {str(index): (index, pair) for index, pair in self._folds}
-        cv = run_folds(folds, one_fold, self.run_dir(row.key), identity=self._identity(row),
-                       overwrite=self.overwrite)
-        for name in cv.reused:
-            on_fold(PROTOCOL, int(name), cv.folds[list(folds).index(name)], True)
-        return {PROTOCOL["key"]: cv}
-
-    def _identity(self, row):
-        from kerasseizure.experiments.runs import run_identity
-
-        return run_identity({"task": "tusz", "table": self.name, "row": row.label, "protocol": PROTOCOL,
-                             "experiment": self.configs[row.key]},
-                            {"features": Path(self.features.path).name})
-
-    def row_summary(self, label, results):
-        """Lines `protocol: window F1 mean ± std, seizure F1 mean ± std (k folds)` of a row."""
-        from kerasseizure.experiments.seizure_types import f1_summary_lines
-
-        return f1_summary_lines(results)
+    def fold_config(self, config, proto, index):
+        """The row's configuration, the same on every fold (no learning curves: deployment only)."""
+        return config

@@ -287,8 +287,8 @@ def train_fold(config, features, train_positions, valid_positions, fold_dir, *, 
     results = _train(lambda: build_model(config, features), stages, fold_dir / "fit", config.two_stage,
                      loss="kl", optimizer="adam", batch_size=config.batch_size, seed=config.seed,
                      precision=config.precision, run_eagerly=bool(config.run_eagerly), jit_compile=config.jit_compile,
-                     recompute_batchnorm=config.recompute_batchnorm, tensorboard=tensorboard, verbose=verbose,
-                     config={"experiment": config.to_dict(), "fold": int(fold)})
+                     recompute_batchnorm=config.recompute_batchnorm, max_steps_per_epoch=config.max_steps_per_epoch,
+                     tensorboard=tensorboard, verbose=verbose, config={"experiment": config.to_dict(), "fold": int(fold)})
     histories = {stage.name: result.history for stage, result in zip(stages, results)}
     trained = results[-1].model
 

@@ -96,6 +96,8 @@ class HMSExperimentConfig:
             EfficientNet costs one to two minutes, more than a short eager run; use it for smoke
             runs and tiny presets.
         jit_compile: Keras' `compile(jit_compile=...)` ("auto" = XLA where supported).
+        max_steps_per_epoch: None, or at most this many batches per epoch in every fit (a smoke
+            run of a configuration: `--max-steps` of the table commands).
     """
 
     name: str = ""
@@ -137,6 +139,7 @@ class HMSExperimentConfig:
     precision: str = "auto"
     run_eagerly: bool = False
     jit_compile: object = "auto"
+    max_steps_per_epoch: int = None
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -171,6 +174,8 @@ class HMSExperimentConfig:
                 raise ValueError(f"{field} must be one of {POPULATIONS}, got {getattr(self, field)!r}")
         if self.epochs < 1 or self.stage2_epochs < 1 or int(self.batch_size) < 1:
             raise ValueError("epochs, stage2_epochs and batch_size must be >= 1")
+        if self.max_steps_per_epoch is not None and int(self.max_steps_per_epoch) < 1:
+            raise ValueError(f"max_steps_per_epoch must be None or >= 1, got {self.max_steps_per_epoch!r}")
         self.mirror = 0.5 if self.mirror is True else float(self.mirror)
         if not 0.0 <= self.mirror <= 1.0:
             raise ValueError(f"mirror must be a probability, got {self.mirror}")

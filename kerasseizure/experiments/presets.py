@@ -12,6 +12,7 @@ experiment configurations (`TUSZExperimentConfig`, `HMSExperimentConfig`). The t
 ('test', 1)
 """
 
+import copy
 import dataclasses
 import typing
 from pathlib import Path
@@ -21,6 +22,8 @@ from kerasseizure.errors import KerasSeizureError
 PRESET_DIR = Path(__file__).with_name("presets")
 PRESETS = ("test", "quick", "paper")
 TABLES = ("table1", "table2", "table3")
+MAX_STEPS_HELP = ("a smoke run: every fit trains one epoch of at most N batches (models at the preset's size, "
+                  "evaluated and reported as usual; the cap is part of the run's identity)")
 
 
 class PresetError(KerasSeizureError, ValueError):
@@ -110,6 +113,7 @@ class Table3Settings:
     recompute_batchnorm: typing.Optional[int]
     export: Table3Export
     latency: Table3Latency
+    max_steps_per_epoch: typing.Optional[int] = None  # a smoke run's cap (`--max-steps`)
 
 
 SECTIONS = {"table1": Table1Settings, "table2": Table2Settings, "table3": Table3Settings}
@@ -290,6 +294,25 @@ class Preset:
     def to_dict(self):
         """The three sections, as a preset file holds them."""
         return {table: self.section(table) for table in TABLES}
+
+    def with_max_steps(self, max_steps):
+        """This preset with every fit cut to one epoch of at most `max_steps` batches (None: unchanged).
+
+        A smoke run of a preset (`--max-steps` of the table commands and `kerasseizure train`):
+        every model is built at the preset's size, trained a few steps, evaluated, exported and
+        reported, so that a configuration error shows in minutes, not at the end of a long run.
+        The cap is part of each run's identity, so a capped run never mixes with a full one.
+        """
+        if max_steps is None:
+            return self
+        if int(max_steps) < 1:
+            raise PresetError(f"--max-steps must be >= 1, got {max_steps}")
+        values = copy.deepcopy(self.to_dict())
+        values["table1"]["neural"].update(epochs=1, max_steps_per_epoch=int(max_steps))
+        values["table2"]["model"].update(epochs=1, stage2_epochs=1, max_steps_per_epoch=int(max_steps))
+        values["table3"]["teacher"]["epochs"] = values["table3"]["students"]["epochs"] = 1
+        values["table3"]["max_steps_per_epoch"] = int(max_steps)
+        return dataclasses.replace(self, **values)
 
 
 def preset_path(preset):

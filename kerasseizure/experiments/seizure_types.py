@@ -120,6 +120,7 @@ class SeizureTypeExperiment:
 
     name = "table1"
     rows = ROWS
+    teacher_key = "ensemble"  # a distilled row's teacher trains in this row's folders
 
     def __init__(self, settings, roots, seed, results_dir, *, cache_dir=None, skip_bad=False, overwrite=False,
                  log=None):
@@ -133,9 +134,24 @@ class SeizureTypeExperiment:
         self.overwrite = overwrite
         self.quiet = log is None
         self.log = log or (lambda message: None)
-        self.configs = row_configs(settings, self.seed)
+        self.configs = self.row_configs(settings, self.seed)
         self.protocols = [p for p in PROTOCOLS if p["version"] in self.roots]
         self.corpora, self.features = {}, {}
+
+    @staticmethod
+    def row_configs(settings, seed):
+        """{row key: TUSZExperimentConfig} of the rows under the preset section `settings`."""
+        return row_configs(settings, seed)
+
+    def row_dir(self, proto, key):
+        """The run folder of row `key` under protocol `proto`: `runs/<protocol>/<row key>`."""
+        return self.run_root / proto["key"] / key
+
+    def fold_config(self, config, proto, index):
+        """The row's configuration on one fold: learning curves on the first fold of the first
+        protocol only (the validation fold is the test fold, so the curves are for reading, never
+        for selecting weights)."""
+        return config.replace(track_validation=(proto is self.protocols[0] and index == 0))
 
     def prepare(self):
         """Index each corpus (with its audit line) and build or load its FFT and SES features."""
@@ -196,24 +212,20 @@ class SeizureTypeExperiment:
                 index, (train, valid) = spec
                 on_fold(proto, index, None, False)
                 what = f"{proto['key']} fold {index + 1}/{proto['folds']} {row.label}"
-                # Learning curves of the first fold of the first protocol only: the validation fold is
-                # the test fold, so the curves are for reading, never for selecting weights.
-                tracked = config.replace(track_validation=(proto is self.protocols[0] and index == 0))
-                result = run_tusz_fold(features, train, valid, tracked, fold_dir,
-                                       teacher_dir=self.run_root / proto["key"] / "ensemble" / f"fold-{index}",
+                result = run_tusz_fold(features, train, valid, self.fold_config(config, proto, index), fold_dir,
+                                       teacher_dir=self.row_dir(proto, self.teacher_key) / f"fold-{index}",
                                        log=lambda message: self.log(f"{what}: {message}"))
                 on_fold(proto, index, result, False)
                 return result
 
             if row.kind == "distilled":
-                # The teacher trains in the ensemble row's folders: claim them for the ensemble, so
-                # that the ensemble row reuses that training and never finds a folder it did not make.
-                ensemble = self.row("ensemble")
-                claim_run_dir(self.run_root / proto["key"] / ensemble.key, self._identity(ensemble, proto),
+                # The teacher trains in the teacher row's folders: claim them for that row, so that
+                # it reuses that training and never finds a folder it did not make.
+                claim_run_dir(self.row_dir(proto, self.teacher_key), self._identity(self.row(self.teacher_key), proto),
                               overwrite=self.overwrite)
             folds = {str(index): (index, pair) for index, pair in fold_lists[proto["key"]]}
-            cv = run_folds(folds, one_fold, self.run_root / proto["key"] / row.key,
-                           identity=self._identity(row, proto), overwrite=self.overwrite)
+            cv = run_folds(folds, one_fold, self.row_dir(proto, row.key), identity=self._identity(row, proto),
+                           overwrite=self.overwrite)
             for name in cv.reused:
                 on_fold(proto, int(name), cv.folds[list(folds).index(name)], True)
             results[proto["key"]] = cv
@@ -224,20 +236,15 @@ class SeizureTypeExperiment:
 
         config = self.configs[row.key]
         features = self.features[proto["version"]][config.representation]
-        return run_identity({"task": "tusz", "row": row.label, "protocol": proto, "experiment": config.to_dict()},
-                            {"features": Path(features.path).name})
+        return run_identity({"task": "tusz", "table": self.name, "row": row.label, "protocol": proto,
+                             "experiment": config.to_dict()}, {"features": Path(features.path).name})
 
     def row_summary(self, label, results):
         """Lines `protocol: window F1 mean ± std, seizure F1 mean ± std (k folds)` of a row."""
-        return f1_summary_lines(results)
-
-
-def f1_summary_lines(results):
-    """One line per protocol of {protocol key: CVResult}: window and seizure F1, mean ± std over folds."""
-    lines = []
-    for key, cv in results.items():
-        s = cv.summary
-        lines.append(f"{key}: window F1 {s['window_f1']['mean']:.3f} ± {s['window_f1']['std']:.3f}, "
-                     f"seizure F1 {s['seizure_f1']['mean']:.3f} ± {s['seizure_f1']['std']:.3f} "
-                     f"({len(cv.folds)} folds; run folder {cv.run_dir})")
-    return lines
+        lines = []
+        for key, cv in results.items():
+            s = cv.summary
+            lines.append(f"{key}: window F1 {s['window_f1']['mean']:.3f} ± {s['window_f1']['std']:.3f}, "
+                         f"seizure F1 {s['seizure_f1']['mean']:.3f} ± {s['seizure_f1']['std']:.3f} "
+                         f"({len(cv.folds)} folds; run folder {cv.run_dir})")
+        return lines

@@ -220,7 +220,8 @@ def _fit_kwargs(config, run_dir, log, what):
     return dict(run_dir=run_dir, epochs=int(config.epochs), lr=config.lr, batch_size=int(config.batch_size),
                 seed=int(config.seed), precision=config.precision, callbacks=callbacks,
                 tensorboard=bool(config.tensorboard), plot=bool(config.plot), keep_checkpoints=1,
-                recompute_batchnorm=config.recompute_batchnorm, config={"experiment": config.to_dict()})
+                recompute_batchnorm=config.recompute_batchnorm, max_steps_per_epoch=config.max_steps_per_epoch,
+                config={"experiment": config.to_dict()})
 
 
 def _data(config, features, train, valid):

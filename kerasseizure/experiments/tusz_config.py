@@ -50,6 +50,8 @@ class TUSZExperimentConfig:
         eval_batch_size: batch size of prediction.
         sklearn_threads: thread limit of the sklearn baselines (threadpoolctl).
         plot, tensorboard: `fit`'s learning_curves.png and TensorBoard logs.
+        max_steps_per_epoch: None, or at most this many batches per epoch in every fit (a smoke
+            run of a configuration: `--max-steps` of the table commands).
     """
 
     kind: str
@@ -78,6 +80,7 @@ class TUSZExperimentConfig:
     sklearn_threads: int = 1
     plot: bool = True
     tensorboard: bool = False
+    max_steps_per_epoch: int = None
 
     def __post_init__(self):
         if isinstance(self.teacher, dict):
@@ -98,8 +101,9 @@ class TUSZExperimentConfig:
                     "sklearn_threads"):
             if int(getattr(self, key)) < 1:
                 raise ExperimentConfigError(f"{key} must be >= 1, got {getattr(self, key)!r}")
-        if self.recompute_batchnorm is not None and int(self.recompute_batchnorm) < 1:
-            raise ExperimentConfigError(f"recompute_batchnorm must be None or >= 1, got {self.recompute_batchnorm!r}")
+        for key in ("recompute_batchnorm", "max_steps_per_epoch"):
+            if getattr(self, key) is not None and int(getattr(self, key)) < 1:
+                raise ExperimentConfigError(f"{key} must be None or >= 1, got {getattr(self, key)!r}")
         if not 0.0 <= float(self.alpha) <= 1.0:
             raise ExperimentConfigError(f"alpha must lie in [0, 1], got {self.alpha}")
         if float(self.temperature) <= 0:

@@ -228,10 +228,13 @@ def _save_model_file(model, export, path):
         export(model).save(tmp)
 
 
-def _train_one_epoch(model, source, val_ds, epoch, *, seed, global_batch, strategy, callbacks, verbose):
+def _train_one_epoch(model, source, val_ds, epoch, *, seed, global_batch, strategy, callbacks, verbose,
+                     max_steps=None):
     keras.utils.set_random_seed(epoch_seed(seed, epoch))
     multi = strategies_lib.replicas(strategy) > 1
     ds = source.dataset(epoch, seed, global_batch, drop_remainder=multi)
+    if max_steps is not None:
+        ds = ds.take(max_steps)
     ds = strategies_lib.shard_options(ds, strategy)
     keras_history = model.fit(
         ds, validation_data=val_ds, initial_epoch=epoch, epochs=epoch + 1, callbacks=callbacks,
@@ -351,6 +354,7 @@ def fit(
     export=None,
     recompute_batchnorm=None,
     deterministic=False,
+    max_steps_per_epoch=None,
     config=None,
     verbose=0,
 ):
@@ -395,6 +399,8 @@ def fit(
             (best.keras keeps the moving averages). For short runs, whose moving averages trail
             the weights. One replica only.
         deterministic: force TensorFlow op determinism (process-wide; see seed_everything).
+        max_steps_per_epoch: None, or at most this many training batches per epoch and as many
+            validation batches: a smoke run that checks a configuration end to end in seconds.
         config: extra JSON-serialisable configuration recorded in config.json.
         verbose: Keras verbosity.
 
@@ -408,6 +414,8 @@ def fit(
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     mode = resolve_mode(monitor, mode)
     export = export or (lambda m: m)
+    if max_steps_per_epoch is not None and int(max_steps_per_epoch) < 1:
+        raise FitConfigError(f"max_steps_per_epoch must be None or >= 1, got {max_steps_per_epoch!r}")
     if recompute_batchnorm is not None:
         if int(recompute_batchnorm) < 1:
             raise FitConfigError(f"recompute_batchnorm must be None or >= 1 batches, got {recompute_batchnorm!r}")
@@ -432,7 +440,7 @@ def fit(
         strategies_lib.adapt_model_for_strategy(model, strategy)  # multi-worker only (Keras 3.15 fix)
         write_run_info(run_dir, _fit_config(config, epochs, lr, optimizer, loss, batch_size, global_batch,
                                                   seed, policy, strategy, monitor, mode, early_stopping_patience,
-                                                  recompute_batchnorm))
+                                                  recompute_batchnorm, max_steps_per_epoch))
         state = _restore_state(run_dir, model, epochs=epochs, seed=seed, global_batch=global_batch,
                                monitor=monitor, mode=mode)
         _check_workers_agree(state, strategy, run_dir)
@@ -440,10 +448,13 @@ def fit(
         if state["completed"]:
             return _result(model, state, 0, run_dir)
         val_ds = _validation_dataset(validation_data, seed, global_batch, strategy)
+        if max_steps_per_epoch is not None and val_ds is not None:
+            val_ds = val_ds.take(int(max_steps_per_epoch))
         epoch_callbacks = _epoch_callbacks(run_dir, lr, callbacks, tensorboard)
         while state["epoch"] < epochs and not state["stopped_early"]:
             logs = _train_one_epoch(model, source, val_ds, state["epoch"], seed=seed, global_batch=global_batch,
-                                    strategy=strategy, callbacks=epoch_callbacks, verbose=verbose)
+                                    strategy=strategy, callbacks=epoch_callbacks, verbose=verbose,
+                                    max_steps=max_steps_per_epoch)
             _after_epoch(state, logs, model=model, run_dir=run_dir, export=export, min_delta=min_delta,
                          patience=early_stopping_patience, keep_checkpoints=keep_checkpoints)
         if restore_best_weights and (run_dir / CHECKPOINT_DIR / "best.npz").exists():
@@ -464,7 +475,7 @@ def _describe(value):
 
 
 def _fit_config(config, epochs, lr, optimizer, loss, batch_size, global_batch, seed, policy, strategy, monitor,
-                mode, patience, recompute_batchnorm):
+                mode, patience, recompute_batchnorm, max_steps_per_epoch):
     record = {
         "epochs": epochs,
         "lr": _describe(lr),
@@ -480,6 +491,7 @@ def _fit_config(config, epochs, lr, optimizer, loss, batch_size, global_batch, s
         "mode": mode,
         "early_stopping_patience": patience,
         "recompute_batchnorm": recompute_batchnorm,
+        "max_steps_per_epoch": max_steps_per_epoch,
     }
     if config:
         record["user"] = config

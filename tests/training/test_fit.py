@@ -88,3 +88,11 @@ def test_two_stage_training_resumes_per_stage(tmp_path):
                                rtol=1e-6)
 
 
+
+
+def test_a_step_cap_trains_that_many_batches_per_epoch_and_is_recorded(tmp_path):
+    x, y = _data()
+    result = fit(_builder, (x, y), (x, y), run_dir=tmp_path / "r", epochs=2, batch_size=8, seed=0,
+                 max_steps_per_epoch=2, **QUIET)
+    assert int(result.model.optimizer.iterations) == 2 * 2  # 48 windows would be 6 batches an epoch
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["max_steps_per_epoch"] == 2
