@@ -3,8 +3,8 @@
 One run folder per neural row of table 1 (member, ensemble, student, distilled: tiny models, one
 fold, one epoch) is built once for the module. Each `fit/best.keras` and `fit/final.keras` must
 load with `keras.saving.load_model(path, safe_mode=True)` (training configuration included) in a
-fresh interpreter that imports only Keras and `kerasseizure.export.saving`, so registration
-through import is what is tested, and must go through `kerasseizure export` and
+fresh interpreter that imports only Keras, `kerasseizure.export.saving` (the layers) and
+`kerasseizure.training` (the losses), so registration through import is what is tested, and must go through `kerasseizure export` and
 `kerasseizure predict` on an EDF of the corpus.
 """
 
@@ -61,7 +61,9 @@ _LOAD_ALL = textwrap.dedent("""
 
     import keras
 
-    import kerasseizure.export.saving  # the only package import: it must register every class
+    import kerasseizure.export.saving  # registers the layers (all a loader without compile needs)
+    layers_only = sorted(k for k in keras.saving.get_custom_objects() if k.startswith("kerasseizure>"))
+    import kerasseizure.training  # registers the losses of the saved training configuration
 
     def registered():
         return sorted(k for k in keras.saving.get_custom_objects() if k.startswith("kerasseizure>"))
@@ -77,7 +79,8 @@ _LOAD_ALL = textwrap.dedent("""
     for module in pkgutil.walk_packages(kerasseizure.__path__, "kerasseizure."):
         if not module.name.endswith("__main__"):
             importlib.import_module(module.name)
-    print(json.dumps({"models": loaded, "by_saving": by_saving, "in_package": registered()}))
+    print(json.dumps({"models": loaded, "by_saving": by_saving, "in_package": registered(),
+                      "layers_only": layers_only}))
 """)
 
 
@@ -86,7 +89,10 @@ def test_every_model_file_loads_in_safe_mode_after_importing_the_loader(run):
     done = subprocess.run([sys.executable, "-c", _LOAD_ALL, *paths], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
+    # the two imports register every class of the package; the loader's alone every layer
     assert report["by_saving"] == report["in_package"]
+    assert set(report["in_package"]) - set(report["layers_only"]) == {
+        "kerasseizure>CrossEntropyFromLogits", "kerasseizure>KLDivergenceFromLogits"}
     for name in FILES:
         model = report["models"][str(run["rows"] / name)]
         if name.startswith("distilled"):
