@@ -72,3 +72,27 @@ def test_config_show_round_trips_and_a_users_preset_is_validated(tmp_path, capsy
     mine.write_text(yaml.safe_dump(values))
     assert main(["config", "show", str(mine)]) == 2
     assert "table1.neural.epochs: expected an integer, got 'three'" in capsys.readouterr().err
+
+
+def test_another_seed_a_damaged_fingerprint_and_a_killed_write(dirs, capsys):
+    """The run-identity cases of the tables, through `kerasseizure train` (a cheap baseline row)."""
+    assert _train(dirs, "SGD") == 0
+    row_dir = dirs["results"] / "table1" / "runs" / "seizure-wise-v1.5.2" / "sgd"
+    marker = row_dir / "run.json"
+    saved = marker.read_text()
+    capsys.readouterr()
+    assert _train(dirs, "SGD", "--seed", "1") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "seed: 0 -> 1" in err[0] and "--overwrite" in err[0], err
+    assert marker.read_text() == saved
+
+    marker.write_text(saved[: len(saved) // 2])
+    assert _train(dirs, "SGD") == 2
+    assert "damaged run.json" in capsys.readouterr().err
+    marker.write_text(saved)
+
+    stale = row_dir / "fold-0" / ".result.json.0123456789ab.partial.json"
+    stale.write_text('{"metr')
+    stamp = (row_dir / "fold-0" / "result.json").stat().st_mtime_ns
+    assert _train(dirs, "SGD") == 0
+    assert not stale.exists() and (row_dir / "fold-0" / "result.json").stat().st_mtime_ns == stamp

@@ -25,6 +25,13 @@ def check_run_identity(main, name, results, row_dir, capsys):
     assert len(err) == 1 and "seed: 0 -> 1" in err[0] and "--overwrite" in err[0], err
     assert json.loads(marker.read_text())["fingerprint"] == fingerprint
 
+    # another preset (the test preset with the checked row's settings changed): refused the same way
+    other = smoke_preset(results.parent / "other-preset", _change_every_checked_row)
+    assert run_table(lambda: main(["--preset", other]), name) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds a run made with other settings" in err[0] and "--overwrite" in err[0], err
+    assert json.loads(marker.read_text())["fingerprint"] == fingerprint
+
     # a damaged fingerprint is refused, not trusted
     saved = marker.read_text()
     marker.write_text(saved[: len(saved) // 2])
@@ -40,6 +47,13 @@ def check_run_identity(main, name, results, row_dir, capsys):
     return json.loads((results / "record.json").read_text())
 
 
+def _change_every_checked_row(values):
+    """A setting of each row `check_run_identity` is given: table 1 k-NN, table 2 temporal, table 3 teacher."""
+    values["table1"]["baselines"]["params"]["knn"] = {"n_neighbors": 3}
+    values["table2"]["model"]["batch_size"] = 4
+    values["table3"]["teacher"]["epochs"] += 1
+
+
 def smoke_preset(tmp_path, change):
     """The test preset with `change(preset dict)` applied, as a preset file of a user's own."""
     import yaml
@@ -48,6 +62,7 @@ def smoke_preset(tmp_path, change):
 
     values = load_preset("test").to_dict()
     change(values)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "smoke.yaml"
     path.write_text(yaml.safe_dump(values))
     return str(path)
