@@ -7,38 +7,20 @@ k * 250/256 Hz), and resampling to 256 Hz changes every sample. The features onl
 matrix: the exact DFT of those bins, FULLY_CONNECTED in TFLite, about 250 x 48 multiply-adds
 per channel for fmax 24 -- cheaper than a 256-point FFT that computes 129 bins.
 
-The SES maps (our reconstruction, see `kerasseizure.signal.saliency`) are built the same way:
-the 2-D FFT of a (channels x bins) map is two small DFT matrices (real and imaginary parts
-carried separately, since TFLite has no complex builtins), and the box / Gaussian filters are
-the matrices that `scipy.ndimage` applies to an identity, so boundaries match SciPy exactly.
-The window DFT basis and the filter matrices come from `kerasseizure.signal.reference`, shared
-with the TensorFlow transforms.
-Every operation is MatMul / BatchMatMul, Mul, Add, Sqrt, Log, Exp, Abs, Max/Min reductions or
-Select: all TFLite builtins. The layer uses keras.ops only.
+The layer computes nothing of its own: it runs the keras.ops steps that the TensorFlow feature
+pipeline runs on every window (`kerasseizure.signal.spectral.dft_magnitudes` and
+`log10_with_floor`, then `kerasseizure.signal.saliency.ses_from_spectra`), which use TFLite
+builtins only (MatMul / BatchMatMul, Mul, Add, Sqrt, Log, Exp, Abs, Max/Min reductions, Select,
+slicing, concatenation): the SES 2-D FFT is a product with small DFT matrices, real and
+imaginary parts carried separately, and the box / Gaussian filters are the matrices that
+`scipy.ndimage` applies to an identity.
 """
 
-import math
-
 import keras
-import numpy as np
 
-from kerasseizure.signal.reference import (
-    box_filter_matrix,
-    check_fft_window_args,
-    dft_basis,
-    gaussian_filter_matrix,
-)
-
-# Stand-in for +inf in the floor rule's "smallest positive magnitude" search: finite, so that an
-# all-zero window (undefined for IBM) gives a finite number instead of inf/NaN on a device.
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-_LOG10_E = 1.0 / math.log(10.0)
-
-
-def _dft_parts(size):
-    """cos and sin parts of the size-point DFT matrix (both symmetric)."""
-    angle = 2.0 * np.pi * np.outer(np.arange(size), np.arange(size)) / size
-    return np.cos(angle), np.sin(angle)
+from kerasseizure.signal.reference import check_fft_window_args
+from kerasseizure.signal.saliency import ses_from_spectra
+from kerasseizure.signal.spectral import dft_magnitudes, log10_with_floor
 
 
 @keras.saving.register_keras_serializable(package="kerasseizure")
@@ -65,7 +47,7 @@ class IBMWindowFeatures(keras.layers.Layer):
 
     Example:
     >>> layer = IBMWindowFeatures(fs=250, wl=1.0, fmax=24, maps="ses")
-    >>> layer(np.random.randn(2, 20, 250).astype("float32")).shape
+    >>> layer(keras.random.normal((2, 20, 250))).shape
     TensorShape([2, 20, 24, 3])
     """
 
@@ -94,90 +76,14 @@ class IBMWindowFeatures(keras.layers.Layer):
                 f"IBMWindowFeatures reads (batch, channels, {self.length}) windows "
                 f"(wl={self.wl} s at {self.fs} Hz), got {tuple(input_shape)}."
             )
-        height, width = int(input_shape[-2]), self.bins
-        # Constants are rebuilt from the config (cheap), not stored as weights.
-        as32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-        self._basis = as32(dft_basis(self.length, width))
-        if self.maps == "ses":
-            self._ch, self._sh = map(as32, _dft_parts(height))
-            self._cw, self._sw = map(as32, _dft_parts(width))
-            self._box_h = as32(box_filter_matrix(height, self.box_size, "wrap"))
-            self._box_wt = as32(box_filter_matrix(width, self.box_size, "wrap").T)
-            self._gauss_h = as32(gaussian_filter_matrix(height, self.sigma, self.truncate))
-            self._gauss_wt = as32(gaussian_filter_matrix(width, self.sigma, self.truncate).T)
-            self._surround = [
-                (as32(box_filter_matrix(height, 2 * r + 1, "reflect")),
-                 as32(box_filter_matrix(width, 2 * r + 1, "reflect").T))
-                for r in self.radii
-            ]
-            self._inverse_scale = 1.0 / float(height * width) ** 2
         super().build(input_shape)
 
-    def _separable(self, left, x, right_t):
-        # left @ x @ right_t for every map of the batch: BATCH_MATMUL then FULLY_CONNECTED.
-        ops = keras.ops
-        return ops.matmul(ops.matmul(ops.convert_to_tensor(left), x), ops.convert_to_tensor(right_t))
-
-    def _log_spectra(self, windows):
-        ops = keras.ops
-        parts = ops.matmul(windows, ops.convert_to_tensor(self._basis))
-        real, imag = parts[..., : self.bins], parts[..., self.bins:]
-        magnitude = ops.sqrt(real * real + imag * imag)
-        positive = magnitude > 0
-        smallest = ops.min(ops.where(positive, magnitude, _FLOAT32_MAX), axis=(-2, -1), keepdims=True)
-        floored = ops.where(positive, magnitude, 0.1 * smallest)
-        return ops.log(floored) * _LOG10_E
-
-    def _spectral_residual(self, spectra):
-        ops = keras.ops
-        ch, sh = ops.convert_to_tensor(self._ch), ops.convert_to_tensor(self._sh)
-        cw, sw = ops.convert_to_tensor(self._cw), ops.convert_to_tensor(self._sw)
-        # X = (Ch - i Sh) F (Cw - i Sw): forward 2-D DFT with real arithmetic.
-        p, q = ops.matmul(spectra, cw), ops.matmul(spectra, sw)
-        real = ops.matmul(ch, p) - ops.matmul(sh, q)
-        imag = -(ops.matmul(ch, q) + ops.matmul(sh, p))
-        magnitude = ops.sqrt(real * real + imag * imag)
-        log_amplitude = ops.log(ops.maximum(magnitude, self.amin))
-        residual = log_amplitude - self._separable(self._box_h, log_amplitude, self._box_wt)
-        # exp(R + i*phase): unit phase X / |X|, and phase 0 where X is exactly zero.
-        nonzero = magnitude > 0
-        safe = ops.where(nonzero, magnitude, 1.0)
-        gain = ops.exp(residual)
-        y_real = gain * ops.where(nonzero, real / safe, 1.0)
-        y_imag = gain * ops.where(nonzero, imag / safe, 0.0)
-        # Inverse DFT: (Ch + i Sh) Y (Cw + i Sw) / (H W); only |.|^2 is needed.
-        u = ops.matmul(y_real, cw) - ops.matmul(y_imag, sw)
-        v = ops.matmul(y_real, sw) + ops.matmul(y_imag, cw)
-        back_real = ops.matmul(ch, u) - ops.matmul(sh, v)
-        back_imag = ops.matmul(ch, v) + ops.matmul(sh, u)
-        power = (back_real * back_real + back_imag * back_imag) * self._inverse_scale
-        return self._separable(self._gauss_h, power, self._gauss_wt)
-
-    def _center_surround(self, spectra):
-        ops = keras.ops
-        total = None
-        for left, right_t in self._surround:
-            term = ops.abs(spectra - self._separable(left, spectra, right_t))
-            total = term if total is None else total + term
-        return total
-
-    @staticmethod
-    def _normalized(maps):
-        ops = keras.ops
-        peak = ops.max(maps, axis=(-2, -1), keepdims=True)
-        # Saliency maps are non-negative: a zero peak means an all-zero map, which stays zero.
-        return maps / ops.maximum(peak, 1e-30)
-
     def call(self, inputs):
-        ops = keras.ops
-        spectra = self._log_spectra(ops.cast(inputs, "float32"))
+        spectra = log10_with_floor(dft_magnitudes(keras.ops.cast(inputs, "float32"), self.bins))
         if self.maps == "fft":
-            return ops.expand_dims(spectra, -1)
-        residual = self._spectral_residual(spectra)
-        contrast = self._center_surround(spectra)
-        if self.normalize:
-            residual, contrast = self._normalized(residual), self._normalized(contrast)
-        return ops.stack([spectra, residual, contrast], axis=-1)
+            return keras.ops.expand_dims(spectra, -1)
+        return ses_from_spectra(spectra, box_size=self.box_size, sigma=self.sigma, truncate=self.truncate,
+                                radii=self.radii, normalize=self.normalize, amin=self.amin)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], self.bins, 3 if self.maps == "ses" else 1)

@@ -2,7 +2,9 @@
 
 NaN runs occur in the HMS EEG files. The public starters replace each channel's NaNs with that
 channel's mean (an all-NaN channel with 0). Here that policy always reports what it replaced, so
-no caller can turn missing data into a plausible-looking tensor without knowing.
+no caller can turn missing data into a plausible-looking tensor without knowing. It is the one
+NumPy version of the rule: `kerasseizure.signal.fill_nan_with_mean` is its TensorFlow
+implementation, and `signal.fill_nan_with_mean_reference` applies this function along any axis.
 """
 
 import dataclasses

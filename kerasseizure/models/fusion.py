@@ -10,7 +10,7 @@ Dense(num_classes)` float32 logits.
 
 import keras
 
-from kerasseizure.models.layers_hms import check_local_weights
+from kerasseizure.models.layers_hms import check_local_weights, logits_model
 from kerasseizure.models.spectrogram_net import SpectrogramNet
 from kerasseizure.models.wavenet import WaveNet
 
@@ -116,12 +116,5 @@ def fused(
     }
     x = keras.layers.Concatenate(name="fused_features")(
         [temporal(inputs["eeg"]), spatial(inputs["image"])])
-    if dropout:
-        x = keras.layers.Dropout(float(dropout), name="dropout")(x)
-    if head_units:
-        x = keras.layers.Dense(int(head_units), activation="relu", name="hidden")(x)
-    logits = keras.layers.Dense(int(num_classes), dtype="float32", name="logits")(x)
-    model = keras.Model(inputs, logits, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model
+    return logits_model(inputs, x, num_classes=num_classes, weights=weights, name=name, dropout=dropout,
+                        hidden_units=head_units)

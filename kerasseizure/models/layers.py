@@ -23,6 +23,19 @@ def _check_positive_int(value, name):
     return value
 
 
+def _check_ses_shape(shape, name):
+    """`shape` as a tuple (electrodes, frequency bins, maps) of positive integers, or ValueError."""
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"`{name}` must be a shape (electrodes, frequency bins, maps), got {shape!r}.")
+    if len(shape) != 3:
+        raise ValueError(f"`{name}` must have 3 entries (electrodes, frequency bins, maps), got {shape!r}.")
+    for d in shape:
+        _check_positive_int(d, f"{name} entries")
+    return shape
+
+
 def _check_kernel_sizes(kernel_sizes):
     if isinstance(kernel_sizes, int) or not kernel_sizes:
         raise ValueError(

@@ -117,26 +117,31 @@ def check_local_weights(weights, what="weights"):
     return path
 
 
-def logits_model(inputs, features, *, dropout, num_classes, weights, name):
-    """The common tail of the spectrogram models: features -> float32 logits -> `keras.Model`.
+def logits_model(inputs, features, *, num_classes, weights, name, dropout=0.0, hidden_units=None):
+    """The common tail of the HMS models: features -> float32 logits -> `keras.Model`.
 
-    Adds an optional `Dropout` named `"dropout"` and the `Dense(num_classes, dtype="float32")`
-    named `"logits"`, builds the model and loads `weights`.
+    Adds an optional `Dropout` named `"dropout"`, an optional ReLU `Dense` named `"hidden"` and
+    the `Dense(num_classes, dtype="float32")` named `"logits"`, builds the model and loads `weights`.
 
     Args:
         inputs: the model's input tensor(s).
         features: the pooled feature tensor.
-        dropout: dropout rate before the logits (0 = no layer).
         num_classes: number of logits.
         weights: None or a local weights path already checked by `check_local_weights`.
         name: model name.
+        dropout: dropout rate before the head (0 = no layer).
+        hidden_units: width of the ReLU layer of the head; None or 0 for a linear head.
     """
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     if int(num_classes) != num_classes or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if hidden_units is not None and (int(hidden_units) != hidden_units or hidden_units < 0):
+        raise ValueError(f"hidden_units must be None or a non-negative integer, got {hidden_units!r}")
     if dropout:
         features = keras.layers.Dropout(float(dropout), name="dropout")(features)
+    if hidden_units:
+        features = keras.layers.Dense(int(hidden_units), activation="relu", name="hidden")(features)
     logits = keras.layers.Dense(int(num_classes), dtype="float32", name="logits")(features)
     model = keras.Model(inputs, logits, name=name)
     if weights is not None:

@@ -26,26 +26,13 @@ from kerasseizure.models.layers import (
     _check_rate,
     MemberLogits,
     _check_compression,
+    _check_ses_shape,
     bn_relu,
     dense_inception_block,
     transition,
 )
 
 DEFAULT_INPUT_SHAPES = ((20, 24, 3), (20, 48, 3), (20, 96, 3))
-
-
-def _check_shape(shape, name):
-    try:
-        shape = tuple(shape)
-    except TypeError:
-        raise ValueError(f"`{name}` must be a shape (height, width, channels), got {shape!r}.")
-    if len(shape) != 3:
-        raise ValueError(
-            f"`{name}` must have 3 entries (electrodes, frequency bins, maps), got {shape!r}."
-        )
-    for d in shape:
-        _check_positive_int(d, f"{name} entries")
-    return shape
 
 
 def _member_graph(
@@ -175,7 +162,7 @@ def seizurenet_member(
     >>> model.output.shape
     (None, 7)
     """
-    input_shape = _check_shape(input_shape, "input_shape")
+    input_shape = _check_ses_shape(input_shape, "input_shape")
     layers_per_block, dropout, head_dropout = _check_member_args(
         num_classes, stem_filters, growth_rate, layers_per_block, compression, dropout,
         embedding_dim, head_dropout,
@@ -245,7 +232,7 @@ def SeizureNet(
             "`input_shapes` must be a sequence of shapes, one per member (e.g. "
             f"((20, 24, 3),)), got {input_shapes!r}."
         )
-    input_shapes = tuple(_check_shape(s, f"input_shapes[{i}]") for i, s in enumerate(input_shapes))
+    input_shapes = tuple(_check_ses_shape(s, f"input_shapes[{i}]") for i, s in enumerate(input_shapes))
     if not input_shapes:
         raise ValueError("`input_shapes` must hold at least one shape.")
     if input_names is None:

@@ -20,6 +20,7 @@ import keras
 from kerasseizure.models.layers import (
     _check_positive_int,
     _check_rate,
+    _check_ses_shape,
     conv_bn_act,
     separable_block,
 )
@@ -83,17 +84,7 @@ def student(
     """
     if size not in STUDENT_SIZES:
         raise ValueError(f"`size` must be one of {sorted(STUDENT_SIZES)}, got {size!r}.")
-    try:
-        input_shape = tuple(input_shape)
-    except TypeError:
-        raise ValueError(f"`input_shape` must be (electrodes, bins, maps), got {input_shape!r}.")
-    if len(input_shape) != 3:
-        raise ValueError(
-            f"`input_shape` must have 3 entries (electrodes, frequency bins, maps), got "
-            f"{input_shape!r}."
-        )
-    for d in input_shape:
-        _check_positive_int(d, "input_shape entries")
+    input_shape = _check_ses_shape(input_shape, "input_shape")
     _check_positive_int(num_classes, "num_classes")
     if (
         isinstance(width_multiplier, bool)

@@ -10,7 +10,7 @@ float32 logits (apply `with_probabilities` for the starter's softmax output).
 
 import keras
 
-from kerasseizure.models.layers_hms import ChannelSlice, check_local_weights
+from kerasseizure.models.layers_hms import ChannelSlice, check_local_weights, logits_model
 
 #: Wave-block settings `(filters, kernel_size, n_dilations)`; dilations are 1, 2, 4, ...
 WAVENET_BLOCK_PRESETS = {
@@ -156,11 +156,5 @@ def WaveNet(
                       else keras.layers.Average(name=f"chain_{chain}")(group))
     features = (keras.layers.Concatenate(name="chain_features")(chains) if len(chains) > 1
                 else keras.layers.Identity(name="chain_features")(chains[0]))
-    x = features
-    if hidden_units:
-        x = keras.layers.Dense(int(hidden_units), activation="relu", name="hidden")(x)
-    logits = keras.layers.Dense(int(num_classes), dtype="float32", name="logits")(x)
-    model = keras.Model(inputs, logits, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model
+    return logits_model(inputs, features, num_classes=num_classes, weights=weights, name=name,
+                        hidden_units=hidden_units)

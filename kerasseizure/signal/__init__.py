@@ -5,13 +5,15 @@ leading axes, usable inside tf.function and tf.data.Dataset.map) in montage.py, 
 spectral.py or saliency.py; its NumPy/SciPy/librosa reference `name_reference` lives in
 `kerasseizure.signal.reference`, which never imports TensorFlow (the TF-free LiteRT runtime uses
 it as its preprocessing). Time is the last axis of 1-D transforms; montage functions take
-`channel_axis`. See docs/signal.md.
+`channel_axis`. The per-window steps of the log-FFT maps and the SES (`dft_magnitudes`,
+`log10_with_floor`, `ses_from_spectra`) are keras.ops on TFLite builtins only: the TFLite
+front-end (`kerasseizure.export.frontend`) runs the same functions on a device. See docs/signal.md.
 
 Names load on first use, so `import kerasseizure.signal.reference` (or `from kerasseizure.signal
 import fft_windows_reference`) never imports TensorFlow.
 """
 
-import importlib
+from kerasseizure.lazy import lazy_attributes
 
 _MODULES = ("montage", "filters", "spectral", "saliency", "reference")
 
@@ -22,10 +24,12 @@ _EXPORTS = {
     "bipolar": "montage", "hms_chains": "montage", "mirror_bipolar": "montage", "mirror_electrodes": "montage",
     "mirror_hms": "montage", "tcp_bipolar": "montage", "wavenet_differences": "montage",
     "center_surround_saliency": "saliency", "multi_spectral_ses": "saliency",
-    "saliency_encoded_spectrogram": "saliency", "spectral_residual_saliency": "saliency",
-    "fft_windows": "spectral", "hms_eeg_spectrogram": "spectral", "hms_image_from_panels": "spectral",
-    "hms_spectrogram_image": "spectral", "kaggle_spectrogram_panels": "spectral", "mel_spectrogram": "spectral",
-    "power_to_db": "spectral",
+    "saliency_encoded_spectrogram": "saliency", "ses_from_spectra": "saliency",
+    "spectral_residual_saliency": "saliency",
+    "dft_magnitudes": "spectral", "fft_window_magnitudes": "spectral", "fft_windows": "spectral",
+    "hms_eeg_spectrogram": "spectral", "hms_image_from_panels": "spectral", "hms_spectrogram_image": "spectral",
+    "kaggle_spectrogram_panels": "spectral", "log10_windows": "spectral", "log10_with_floor": "spectral",
+    "mel_spectrogram": "spectral", "power_to_db": "spectral",
     # constants and TF-free helpers
     "HMS_CHAIN_ORDER": "reference", "HMS_CHAIN_PAIRS": "reference", "KAGGLE_REGIONS": "reference",
     "butter_sos": "reference", "electrode_indices": "reference", "fft_window_count": "reference",
@@ -45,13 +49,6 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"kerasseizure.signal.{_EXPORTS[name]}"), name)
-    if name in _MODULES:
-        return importlib.import_module(f"kerasseizure.signal.{name}")
-    raise AttributeError(f"module 'kerasseizure.signal' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS) | set(_MODULES))
+__getattr__, __dir__ = lazy_attributes(
+    __name__, {name: f".{module}" for name, module in _EXPORTS.items()}, {module: f".{module}" for module in _MODULES}
+)

@@ -19,22 +19,16 @@ import tensorflow as tf
 
 from kerasseizure.errors import SignalError
 from kerasseizure.signal.montage import wavenet_differences
-from kerasseizure.signal.reference import (
-    butter_sos,
-    check_finite,
-    default_padlen,
-    fill_nan_with_mean_reference,
-    resample_plan,
-    resample_reference,
-    sos_filter_reference,
-    wavenet_input_reference,
+from kerasseizure.signal.reference_filters import (  # the TF-free half: filter design, plans, references
+    butter_sos, check_finite, default_padlen, resample_plan,
+    fill_nan_with_mean_reference, resample_reference, sos_filter_reference, wavenet_input_reference,
 )
 
 __all__ = [
     "DIRECT_CONVOLUTION_MAX_TAPS", "IMPULSE_TAIL_TOLERANCE", "bandpass", "butter_sos", "decimate",
     "default_padlen", "fill_nan_with_mean", "impulse_response", "lowpass", "polyphase_filter",
     "require_finite", "resample", "sos_filter", "static_length", "wavenet_input",
-    # NumPy/SciPy references (defined in reference.py)
+    # NumPy/SciPy references (defined in reference_filters.py)
     "fill_nan_with_mean_reference", "resample_reference", "sos_filter_reference", "wavenet_input_reference",
 ]
 

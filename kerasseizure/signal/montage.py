@@ -14,18 +14,10 @@ import numpy as np
 import tensorflow as tf
 
 from kerasseizure.io.channels import HMS_EEG_COLUMNS, WAVENET_PAIRS, montage_pairs
-from kerasseizure.signal.reference import (
-    HMS_CHAIN_ORDER,
-    HMS_CHAIN_PAIRS,
-    bipolar_reference,
-    check_channel_count,
-    electrode_indices,
-    hms_chains_reference,
-    mirror_bipolar_map,
-    mirror_bipolar_reference,
-    mirror_permutation,
+from kerasseizure.signal.reference_montage import (  # the TF-free half: electrode lookup, references
+    HMS_CHAIN_ORDER, HMS_CHAIN_PAIRS, check_channel_count, electrode_indices, mirror_bipolar_map, mirror_permutation,
     pair_indices,
-    tcp_bipolar_reference,
+    bipolar_reference, hms_chains_reference, mirror_bipolar_reference, tcp_bipolar_reference,
     wavenet_differences_reference,
 )
 
@@ -33,7 +25,7 @@ __all__ = [
     "HMS_CHAIN_ORDER", "HMS_CHAIN_PAIRS", "bipolar", "electrode_indices", "hms_chains", "mirror_bipolar",
     "mirror_bipolar_map", "mirror_electrodes", "mirror_hms", "mirror_permutation", "tcp_bipolar",
     "wavenet_differences",
-    # NumPy references (defined in reference.py)
+    # NumPy references (defined in reference_montage.py)
     "bipolar_reference", "hms_chains_reference", "mirror_bipolar_reference", "tcp_bipolar_reference",
     "wavenet_differences_reference",
 ]

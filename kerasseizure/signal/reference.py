@@ -21,6 +21,7 @@ constants and argument checks both sides use (window grid, DFT basis, Butterwort
 matrices, resampling plan, electrode lookup), so each rule is written once.
 """
 
+from kerasseizure.io import missing
 from kerasseizure.signal import reference_filters, reference_montage, reference_saliency, reference_spectral
 from kerasseizure.signal.reference_filters import (
     butter_sos,
@@ -79,9 +80,10 @@ from kerasseizure.signal.reference_spectral import (
     window_samples,
 )
 
-#: The modules defining the references: the feature pipelines hash their source (with this one's)
-#: into the cache key, so editing any reference invalidates the caches built with it.
-MODULES = (reference_montage, reference_filters, reference_spectral, reference_saliency)
+#: The modules defining the references (io.missing holds the NaN-fill policy): the feature pipelines
+#: hash their source (with this one's) into the cache key, so editing any reference invalidates the
+#: caches built with it.
+MODULES = (reference_montage, reference_filters, reference_spectral, reference_saliency, missing)
 
 __all__ = [
     # reference_montage

@@ -2,8 +2,8 @@
 
 TF-free (numpy and scipy only). Holds the rules both sides share -- the NaN/inf check, the
 Butterworth design (`butter_sos`), sosfiltfilt's default padding, the resampling plan -- and the
-float64 references of `fill_nan_with_mean`, `sos_filter`, `resample` and `wavenet_input`.
-Re-exported by `kerasseizure.signal.reference`; see docs/signal.md.
+float64 references of `fill_nan_with_mean` (the counted policy of `kerasseizure.io.missing`, along
+any axis), `sos_filter`, `resample` and `wavenet_input`. Re-exported by `kerasseizure.signal.reference`; see docs/signal.md.
 """
 
 from fractions import Fraction
@@ -12,7 +12,9 @@ import numpy as np
 import scipy.signal
 
 from kerasseizure.errors import SignalError
+from kerasseizure.io.missing import fill_nan_with_channel_mean
 from kerasseizure.signal.reference_montage import wavenet_differences_reference
+
 
 def check_finite(values, what):
     """SignalError when a NumPy array holds NaN/inf (the eager rule of `require_finite`)."""
@@ -22,16 +24,18 @@ def check_finite(values, what):
 
 
 def fill_nan_with_mean_reference(x, axis=-1):
-    """NumPy reference of `fill_nan_with_mean` (the starters' nanmean / nan_to_num rule)."""
-    x = np.moveaxis(np.array(x, dtype=np.float64), axis, -1)
-    counts = np.isnan(x).sum(axis=-1)
-    flat = x.reshape(-1, x.shape[-1])
-    for row in flat:
-        if np.isnan(row).mean() < 1:
-            row[np.isnan(row)] = np.nanmean(row)
-        else:
-            row[:] = 0.0
-    return np.moveaxis(flat.reshape(x.shape), -1, axis), counts
+    """NumPy reference of `fill_nan_with_mean`: `io.missing.fill_nan_with_channel_mean` along any axis.
+
+    Args:
+        x: float array; each 1-D slice along `axis` is one channel.
+        axis: the axis the mean runs over (time).
+
+    Returns:
+        (filled float64 array, int64 NaN counts with `axis` removed).
+    """
+    x = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
+    filled, counts = fill_nan_with_channel_mean(x.reshape(-1, x.shape[-1]).T)
+    return np.moveaxis(filled.T.reshape(x.shape), -1, axis), counts.per_channel.reshape(x.shape[:-1])
 
 
 def butter_sos(order, low_hz, high_hz, fs):

@@ -2,9 +2,16 @@
 
 TensorFlow implementations work on the last (time) axis with any leading batch axes; their
 NumPy/librosa references (`_reference` suffix) and the shared window-grid helpers live in the
-TF-free `kerasseizure.signal.reference`. Tolerances are in docs/signal.md.
+TF-free `kerasseizure.signal.reference`. The per-window log-FFT step (`dft_magnitudes`,
+`log10_with_floor`) is keras.ops on TFLite builtins only: `fft_windows` runs it on the frames of a
+signal, the export front-end (`kerasseizure.export.frontend`) on one raw window. Tolerances are in
+docs/signal.md.
 """
 
+import functools
+import math
+
+import keras
 import numpy as np
 import scipy.signal
 import tensorflow as tf
@@ -13,36 +20,20 @@ from kerasseizure.errors import SignalError
 from kerasseizure.io.channels import HMS_EEG_COLUMNS
 from kerasseizure.signal.filters import fill_nan_with_mean, require_finite
 from kerasseizure.signal.montage import hms_chains
-from kerasseizure.signal.reference import (
-    ALL_ZERO_WINDOW,
-    HMS_EEG_MEL,
-    HMS_PANEL_FRAMES,
-    KAGGLE_CANVAS_TOP,
-    KAGGLE_COLUMNS,
-    KAGGLE_CROP,
-    KAGGLE_REGIONS,
-    KAGGLE_ROWS,
-    check_fft_window_args,
-    check_kaggle,
-    dft_basis,
-    fft_bin_count,
-    fft_window_count,
-    fft_windows_reference,
-    hms_eeg_spectrogram_reference,
-    hms_spectrogram_image_reference,
-    kaggle_spectrogram_panels_reference,
-    mel_filterbank,
-    mel_frame_count,
-    mel_spectrogram_reference,
-    window_samples,
+from kerasseizure.signal.reference_spectral import (  # the TF-free half: grid rules, constants, references
+    ALL_ZERO_WINDOW, HMS_EEG_MEL, HMS_PANEL_FRAMES, KAGGLE_CANVAS_TOP, KAGGLE_COLUMNS, KAGGLE_CROP, KAGGLE_REGIONS,
+    KAGGLE_ROWS, check_fft_window_args, check_kaggle, dft_basis, fft_bin_count, fft_window_count, mel_filterbank,
+    mel_frame_count, window_samples,
+    fft_windows_reference, hms_eeg_spectrogram_reference, hms_spectrogram_image_reference,
+    kaggle_spectrogram_panels_reference, mel_spectrogram_reference,
 )
 
 __all__ = [
     "HMS_EEG_MEL", "HMS_PANEL_FRAMES", "KAGGLE_CANVAS_TOP", "KAGGLE_COLUMNS", "KAGGLE_CROP", "KAGGLE_REGIONS",
-    "KAGGLE_ROWS", "fft_bin_count", "fft_window_count", "fft_windows", "hms_eeg_spectrogram",
-    "hms_image_from_panels", "hms_spectrogram_image", "kaggle_spectrogram_panels", "mel_filterbank",
-    "mel_frame_count", "mel_spectrogram", "power_to_db", "window_samples",
-    # NumPy/librosa references (defined in reference.py)
+    "KAGGLE_ROWS", "dft_magnitudes", "fft_bin_count", "fft_window_count", "fft_window_magnitudes", "fft_windows",
+    "hms_eeg_spectrogram", "hms_image_from_panels", "hms_spectrogram_image", "kaggle_spectrogram_panels",
+    "log10_windows", "log10_with_floor", "mel_filterbank", "mel_frame_count", "mel_spectrogram", "power_to_db", "window_samples",
+    # NumPy/librosa references (defined in reference_spectral.py)
     "fft_windows_reference", "hms_eeg_spectrogram_reference", "hms_spectrogram_image_reference",
     "kaggle_spectrogram_panels_reference", "mel_spectrogram_reference",
 ]
@@ -52,6 +43,128 @@ __all__ = [
 _plain_python = tf.autograph.experimental.do_not_convert
 
 # ----------------------------------------------------------------------------- IBM FFT windows
+
+# Stand-in for +inf in the floor rule's "smallest positive magnitude" search: finite, so that an
+# all-zero window (undefined for IBM) gives a finite number on a device instead of inf/NaN;
+# `fft_windows` refuses such windows before the floor.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_LOG10_E = 1.0 / math.log(10.0)
+
+
+@functools.lru_cache(maxsize=None)
+def _dft_basis32(length, bins):
+    basis = np.asarray(dft_basis(length, bins), dtype=np.float32)
+    basis.setflags(write=False)  # cached and shared between calls
+    return basis
+
+
+@_plain_python
+def dft_magnitudes(windows, bins):
+    """|DFT| of bins 1..bins of each window on the last axis (keras.ops, TFLite builtins only).
+
+    A matmul with the (length, 2 * bins) cos/sin basis (`reference.dft_basis`) instead of an FFT:
+    exact at any window length (TFLite's RFFT needs a power of two; IBM's window is 250 samples),
+    and cheaper than a full FFT for the few bins kept.
+
+    Args:
+        windows: (..., length) float32 windows with a static length.
+        bins: number of bins kept (bin k is k / wl Hz).
+
+    Returns:
+        float32 (..., bins).
+
+    >>> dft_magnitudes(np.ones((2, 250), np.float32), 24).shape
+    TensorShape([2, 24])
+    """
+    ops = keras.ops
+    windows = ops.convert_to_tensor(windows, "float32")
+    parts = ops.matmul(windows, _dft_basis32(int(windows.shape[-1]), bins))
+    real, imag = parts[..., :bins], parts[..., bins:]
+    return ops.sqrt(real * real + imag * imag)
+
+
+@_plain_python
+def log10_with_floor(magnitudes):
+    """IBM's Log10 step per (channels, bins) map of the last two axes (keras.ops, TFLite builtins only).
+
+    Magnitudes that are exactly 0 are floored at 0.1 x the map's smallest positive magnitude. An
+    all-zero map (undefined for IBM) gives log10(0.1 x float32 max) instead of inf.
+
+    Args:
+        magnitudes: (..., channels, bins) non-negative float32 magnitudes.
+
+    Returns:
+        float32 log10 of the floored magnitudes, same shape.
+
+    >>> log10_with_floor(np.array([[10.0, 0.0, 1.0]], np.float32)).numpy().tolist()
+    [[1.0, -1.0, 0.0]]
+    """
+    ops = keras.ops
+    magnitudes = ops.convert_to_tensor(magnitudes, "float32")
+    positive = magnitudes > 0
+    smallest = ops.min(ops.where(positive, magnitudes, _FLOAT32_MAX), axis=(-2, -1), keepdims=True)
+    return ops.log(ops.where(positive, magnitudes, 0.1 * smallest)) * _LOG10_E
+
+
+@_plain_python
+def fft_window_magnitudes(x, fs=250, wl=1.0, ws=0.25, fmax=24.0):
+    """|rfft| of IBM's windows, bins 1..floor(fmax * wl), before the log step of `fft_windows`.
+
+    Bin k is k / wl Hz whatever fmax is, so a narrower band's magnitudes are the first bins of a
+    wider one's (`multi_spectral_ses` computes the widest band once).
+
+    Args:
+        x: (..., channels, time) signals at fs; the time length may be dynamic.
+        fs, wl, ws, fmax: the window grid and band, as in `fft_windows`.
+
+    Returns:
+        float32 (..., n_windows, channels, floor(fmax * wl)).
+
+    Raises:
+        SignalError: fewer than one window, or NaN/inf input.
+
+    >>> fft_window_magnitudes(np.random.randn(20, 1000), fmax=48.0).shape
+    TensorShape([13, 20, 48])
+    """
+    x = tf.convert_to_tensor(x, tf.float32)
+    length, step, bins = check_fft_window_args(x.shape[-1], fs, wl, ws, fmax)
+    x = require_finite(x, "fft_windows")
+    if x.shape[-1] is None:
+        check = tf.debugging.assert_greater(
+            tf.shape(x)[-1], length, message=f"SignalError: fft_windows: signal shorter than one {wl} s window"
+        )
+        with tf.control_dependencies([check]):
+            x = tf.identity(x)
+    # Frames of x[..., :-1] are exactly the windows that end before the last sample. (A strided
+    # conv1d did the same without frames, but oneDNN asks for hundreds of GiB when it yields a
+    # single long window.)
+    frames = tf.signal.frame(x[..., :-1], length, step, pad_end=False)  # (..., C, W, length)
+    magnitudes = dft_magnitudes(frames, bins)  # (..., C, W, K)
+    rank = magnitudes.shape.rank
+    return tf.transpose(magnitudes, list(range(rank - 3)) + [rank - 2, rank - 3, rank - 1])
+
+
+@_plain_python
+def log10_windows(magnitudes):
+    """`log10_with_floor` of (..., n_windows, channels, bins) magnitudes, refusing all-zero windows.
+
+    Raises:
+        SignalError: a window is all zeros (IBM would emit -inf there); inside a graph, an assert
+            whose message starts with "SignalError".
+
+    >>> log10_windows(np.array([[[100.0, 0.0]]], np.float32)).numpy().tolist()
+    [[[2.0, 1.0]]]
+    """
+    magnitudes = tf.convert_to_tensor(magnitudes, tf.float32)
+    peak = tf.reduce_max(magnitudes, axis=[-2, -1])
+    if tf.executing_eagerly():
+        if not np.all(peak.numpy() > 0):
+            raise SignalError(ALL_ZERO_WINDOW)
+    else:
+        check = tf.debugging.assert_positive(peak, message=f"SignalError: {ALL_ZERO_WINDOW}")
+        with tf.control_dependencies([check]):
+            magnitudes = tf.identity(magnitudes)
+    return log10_with_floor(magnitudes)
 
 
 @_plain_python
@@ -81,38 +194,7 @@ def fft_windows(x, fs=250, wl=1.0, ws=0.25, fmax=24.0):
     >>> fft_windows(np.random.randn(20, 1000)).shape
     TensorShape([13, 20, 24])
     """
-    x = tf.convert_to_tensor(x, tf.float32)
-    length, step, bins = check_fft_window_args(x.shape[-1], fs, wl, ws, fmax)
-    x = require_finite(x, "fft_windows")
-    if x.shape[-1] is None:
-        check = tf.debugging.assert_greater(
-            tf.shape(x)[-1], length, message=f"SignalError: fft_windows: signal shorter than one {wl} s window"
-        )
-        with tf.control_dependencies([check]):
-            x = tf.identity(x)
-    # Frames of x[..., :-1] are exactly the windows that end before the last sample. A matmul with
-    # the DFT basis of the kept bins replaces the rfft. (A strided conv1d did the same without
-    # frames, but oneDNN asks for hundreds of GiB when it yields a single long window.)
-    frames = tf.signal.frame(x[..., :-1], length, step, pad_end=False)  # (..., C, W, length)
-    parts = tf.matmul(frames, tf.constant(dft_basis(length, bins), tf.float32))
-    magnitude = tf.sqrt(tf.square(parts[..., :bins]) + tf.square(parts[..., bins:]))  # (..., C, W, K)
-    rank = magnitude.shape.rank
-    magnitude = tf.transpose(magnitude, list(range(rank - 3)) + [rank - 2, rank - 3, rank - 1])
-    return _log10_with_floor(magnitude)
-
-
-def _log10_with_floor(magnitude):
-    positive = magnitude > 0
-    smallest = tf.reduce_min(tf.where(positive, magnitude, np.inf), axis=[-2, -1], keepdims=True)
-    message = ALL_ZERO_WINDOW
-    if tf.executing_eagerly() and not np.all(np.isfinite(smallest.numpy())):
-        raise SignalError(message)
-    check = tf.debugging.assert_less(
-        smallest, np.float32(np.inf), message=f"SignalError: {message}"
-    )
-    with tf.control_dependencies([check]):
-        floored = tf.where(positive, magnitude, 0.1 * smallest)
-    return tf.math.log(floored) / np.float32(np.log(10.0))
+    return log10_windows(fft_window_magnitudes(x, fs=fs, wl=wl, ws=ws, fmax=fmax))
 
 
 # ----------------------------------------------------------------------------- mel spectrogram

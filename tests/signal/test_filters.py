@@ -113,6 +113,22 @@ def test_fill_nan_with_mean_matches_starter_rule():
     np.testing.assert_array_equal(counts.numpy(), expected_counts)
 
 
+def test_fill_nan_with_mean_is_the_io_missing_policy():
+    from kerasseizure.io.missing import fill_nan_with_channel_mean
+
+    eeg = _eeg_like((400, 5), seed=8)  # [samples, channels], the io layout
+    eeg[100:150, 1] = np.nan
+    eeg[:, 4] = np.nan
+    filled, counts = filters.fill_nan_with_mean(eeg, axis=0)
+    expected, expected_counts = fill_nan_with_channel_mean(eeg)
+    np.testing.assert_allclose(filled.numpy(), expected, rtol=1e-6, atol=1e-4)
+    np.testing.assert_array_equal(counts.numpy(), expected_counts.per_channel)
+    assert expected_counts.all_nan_channels == (4,)
+    reference_filled, reference_counts = reference.fill_nan_with_mean_reference(eeg, axis=0)
+    np.testing.assert_allclose(reference_filled, expected, rtol=1e-6)
+    np.testing.assert_array_equal(reference_counts, expected_counts.per_channel)
+
+
 @pytest.mark.parametrize("options", [{}, {"low_hz": 0.1, "zero_phase": True, "padlen": 4000}])
 def test_wavenet_input_matches_starter(options):
     eeg = (300.0 * np.random.default_rng(7).standard_normal((10000, 20))).astype(np.float32)
