@@ -24,6 +24,21 @@ Corpora with their own settings, each for one module, and why:
 - `hms_kaggle_competition` (tests/test_kaggle.py): 8 eeg_ids and 3 test EEGs (a submission of
   several rows), short files; the notebooks run on it end to end in a subprocess.
 - `tusz_v140_partial_root` (tests/io/test_synthetic.py): a v1.4.0 copy lacking 3 recordings.
+
+Built on them, also once per session:
+
+- `tusz_experiment_features`: the FFT and SES feature caches of `tusz_experiment_root`.
+- `tusz_trained_rows`: the four neural rows of table 1 (member, student, ensemble, distilled from
+  that ensemble) trained on fold 0 of those features with `TUSZ_TINY` / `TUSZ_NEURAL` (tiny
+  networks, one epoch). tests/experiments/test_tusz.py checks their results and resumption,
+  tests/export/test_run_artefacts.py loads, exports and predicts with their .keras files.
+  A test must not train into these run folders with other settings.
+- `table1_test_dirs`: {"synthetic": a folder in which the `test` preset's synthetic TUSZ corpora
+  are generated on first use and then reused, "cache": one feature cache for them}: the
+  `--synthetic-dir` and `--cache-dir` of the table-1 runs on the test preset's corpora
+  (tests/cli/test_train.py, tests/reproduce/test_table1.py). Both are keyed by their settings
+  (corpus: size, seed and settings; features: corpus and code), so sharing them is what a user's
+  demo-data/ and ~/.cache/kerasseizure do.
 """
 
 import os
@@ -116,3 +131,64 @@ def copy_corpus(tmp_path):
         shutil.copytree(root, target)
         return target
     return copy
+
+
+# ------------------------------------------------------------------ trained table-1 rows
+
+# The tiny SeizureNet of the session's trained rows, and their training settings (one epoch).
+TUSZ_TINY = {"stem_filters": 4, "growth_rate": 3, "layers_per_block": [1], "bottleneck_factor": 1, "embedding_dim": 8}
+TUSZ_NEURAL = {"epochs": 1, "batch_size": 32, "train_window_stride": 4, "eval_window_stride": 2, "bn_momentum": 0.5,
+               "plot": False}
+
+
+@pytest.fixture(scope="session")
+def tusz_experiment_features(tusz_experiment_root, tmp_path_factory):
+    """{"fft": TUSZFeatures, "ses": TUSZFeatures} of `tusz_experiment_root`."""
+    from kerasseizure.io.tusz import TUSZCorpus
+    from kerasseizure.pipelines import build_tusz_features
+
+    corpus = TUSZCorpus(tusz_experiment_root)
+    cache = tmp_path_factory.mktemp("tusz_exp_cache")
+    return {rep: build_tusz_features(corpus, rep, cache, progress=False) for rep in ("fft", "ses")}
+
+
+@pytest.fixture(scope="session")
+def tusz_trained_rows(tusz_experiment_features, tmp_path_factory):
+    """The neural rows of table 1 trained once on fold 0 of `tusz_experiment_features`.
+
+    Returns a dict: "root" (the folder holding one run folder per kind: member, student,
+    ensemble, distilled), "configs" and "results" (the TUSZExperimentConfig and the FoldResult
+    of the first training, per kind), "logs" (per kind, the lines `run_tusz_fold` logged),
+    "fold" ((train, valid) seizure positions) and "pool" (the ModelPool that trained them,
+    in this order). The distilled row learns from the ensemble row's run folder
+    (feature distillation).
+    """
+    from kerasseizure.evaluation.folds import seizure_wise_folds
+    from kerasseizure.experiments.tusz import ModelPool, TUSZExperimentConfig, run_tusz_fold
+
+    ses = tusz_experiment_features["ses"]
+    train, valid = seizure_wise_folds(tusz_experiment_features["fft"].seizures)[0]
+    root = tmp_path_factory.mktemp("tusz_rows")
+    ensemble = TUSZExperimentConfig(kind="ensemble", model=TUSZ_TINY, **TUSZ_NEURAL)
+    configs = {
+        "member": TUSZExperimentConfig(kind="member", model=TUSZ_TINY, **TUSZ_NEURAL),
+        "student": TUSZExperimentConfig(kind="student", model={"size": "tiny"}, **TUSZ_NEURAL),
+        "ensemble": ensemble,
+        "distilled": TUSZExperimentConfig(kind="distilled", model={"size": "tiny"}, teacher=ensemble,
+                                          feature_distillation=True, **TUSZ_NEURAL),
+    }
+    pool = ModelPool()
+    results, logs = {}, {}
+    for kind, config in configs.items():
+        logs[kind] = []
+        results[kind] = run_tusz_fold(ses, train, valid, config, root / kind, teacher_dir=root / "ensemble",
+                                      pool=pool, log=logs[kind].append)
+    return {"root": root, "configs": configs, "results": results, "logs": logs, "fold": (train, valid),
+            "pool": pool}
+
+
+@pytest.fixture(scope="session")
+def table1_test_dirs(tmp_path_factory):
+    """{"synthetic", "cache"}: the synthetic corpora and feature cache shared by table-1 runs of the test preset."""
+    root = tmp_path_factory.mktemp("table1_test")
+    return {"synthetic": root / "data", "cache": root / "cache"}

@@ -9,14 +9,41 @@ from kerasseizure.cli import main
 
 
 @pytest.fixture(scope="module")
-def dirs(tmp_path_factory):
+def dirs(tmp_path_factory, table1_test_dirs):
+    """A results folder; the test preset's synthetic corpora and their feature cache are the session's
+    (`table1_test_dirs`, tests/corpora.py): `train` has no --cache-dir, so the table's cache folder
+    links to the shared one."""
     root = tmp_path_factory.mktemp("cli_train")
-    return {"synthetic": root / "data", "results": root / "results"}
+    table1 = root / "results" / "table1"
+    table1.mkdir(parents=True)
+    table1_test_dirs["cache"].mkdir(parents=True, exist_ok=True)
+    (table1 / "cache").symlink_to(table1_test_dirs["cache"], target_is_directory=True)
+    return {"synthetic": table1_test_dirs["synthetic"], "results": root / "results"}
 
 
-def _train(dirs, row, *extra, table="table1"):
-    return main(["train", "--preset", "test", "--row", row, "--table", table, "--quiet",
-                 "--synthetic-dir", str(dirs["synthetic"]), "--results-dir", str(dirs["results"] / table), *extra])
+def _train(dirs, row, *extra, table="table1", data=None):
+    where = ["--data-dir", str(data)] if data else ["--synthetic-dir", str(dirs["synthetic"])]
+    return main(["train", "--preset", "test", "--row", row, "--table", table, "--quiet", *where,
+                 "--results-dir", str(dirs["results"] / table), *extra])
+
+
+@pytest.fixture(scope="module")
+def data_dir(dirs):
+    """The test preset's seed-0 v1.5.2 corpus as a corpus folder given by --data-dir (v1.5.2/ linked).
+
+    A run on given corpora never generates one, so `--seed 1` on it costs no corpus of its own
+    and no features (their cache is keyed by the corpus, not by the seed); one version halves
+    the features to build.
+    """
+    from kerasseizure.experiments.presets import load_preset
+    from kerasseizure.experiments.seizure_types import tusz_roots
+
+    roots, synthetic = tusz_roots(load_preset("test").table1, 0, synthetic_dir=dirs["synthetic"], log=lambda m: None)
+    assert synthetic and sorted(roots) == ["1.4.0", "1.5.2"]
+    folder = dirs["results"].parent / "given"
+    folder.mkdir()
+    (folder / "v1.5.2").symlink_to(roots["1.5.2"], target_is_directory=True)
+    return folder
 
 
 def test_a_row_trains_once_then_is_reused_and_evaluates(dirs, capsys):
@@ -74,25 +101,29 @@ def test_config_show_round_trips_and_a_users_preset_is_validated(tmp_path, capsy
     assert "table1.neural.epochs: expected an integer, got 'three'" in capsys.readouterr().err
 
 
-def test_another_seed_a_damaged_fingerprint_and_a_killed_write(dirs, capsys):
-    """The run-identity cases of the tables, through `kerasseizure train` (a cheap baseline row)."""
-    assert _train(dirs, "SGD") == 0
+def test_another_seed_a_damaged_fingerprint_and_a_killed_write(dirs, data_dir, capsys):
+    """The run-identity cases of the tables, through `kerasseizure train` (a cheap baseline row).
+
+    On given corpora (`data_dir`): with synthetic ones, `--seed 1` would first generate the
+    seed-1 corpora and their features (~20 s) before it is refused.
+    """
+    assert _train(dirs, "SGD", data=data_dir) == 0
     row_dir = dirs["results"] / "table1" / "runs" / "seizure-wise-v1.5.2" / "sgd"
     marker = row_dir / "run.json"
     saved = marker.read_text()
     capsys.readouterr()
-    assert _train(dirs, "SGD", "--seed", "1") == 2
+    assert _train(dirs, "SGD", "--seed", "1", data=data_dir) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "seed: 0 -> 1" in err[0] and "--overwrite" in err[0], err
     assert marker.read_text() == saved
 
     marker.write_text(saved[: len(saved) // 2])
-    assert _train(dirs, "SGD") == 2
+    assert _train(dirs, "SGD", data=data_dir) == 2
     assert "damaged run.json" in capsys.readouterr().err
     marker.write_text(saved)
 
     stale = row_dir / "fold-0" / ".result.json.0123456789ab.partial.json"
     stale.write_text('{"metr')
     stamp = (row_dir / "fold-0" / "result.json").stat().st_mtime_ns
-    assert _train(dirs, "SGD") == 0
+    assert _train(dirs, "SGD", data=data_dir) == 0
     assert not stale.exists() and (row_dir / "fold-0" / "result.json").stat().st_mtime_ns == stamp

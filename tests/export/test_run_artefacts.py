@@ -1,11 +1,13 @@
 """Every `.keras` file a training run writes loads everywhere: Keras safe mode, `export`, `predict`.
 
 One run folder per neural row of table 1 (member, ensemble, student, distilled: tiny models, one
-fold, one epoch) is built once for the module. Each `fit/best.keras` and `fit/final.keras` must
+fold, one epoch), trained once per session (`tusz_trained_rows`, tests/corpora.py; shared with
+tests/experiments/test_tusz.py). Each `fit/best.keras` and `fit/final.keras` must
 load with `keras.saving.load_model(path, safe_mode=True)` (training configuration included) in a
 fresh interpreter that imports only Keras, `kerasseizure.export.saving` (the layers) and
-`kerasseizure.training` (the losses), so registration through import is what is tested, and must go through `kerasseizure export` and
-`kerasseizure predict` on an EDF of the corpus.
+`kerasseizure.training` (the losses), so registration through import is what is tested, and must
+go through `kerasseizure export` and `kerasseizure predict` on an EDF of the corpus: in the default
+suite one file of each row (best or final, both kinds covered), the other four with `-m slow`.
 """
 
 import json
@@ -22,33 +24,15 @@ os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
 
 KINDS = ("member", "ensemble", "student", "distilled")
 FILES = [f"{kind}/fit/{name}.keras" for kind in KINDS for name in ("best", "final")]
-TINY = {"stem_filters": 4, "growth_rate": 3, "layers_per_block": [1], "bottleneck_factor": 1, "embedding_dim": 8}
-# Few windows and no validation pass: the test needs the files, not a trained model.
-NEURAL = {"epochs": 1, "batch_size": 32, "train_window_stride": 8, "eval_window_stride": 8, "bn_momentum": 0.5,
-          "track_validation": False, "plot": False}
+# Export and predict: one file of each row in the default suite (best and final alternate), the rest slow.
+ONE_PER_ROW = ["member/fit/best.keras", "ensemble/fit/final.keras", "student/fit/best.keras",
+               "distilled/fit/final.keras"]
+THE_OTHERS = sorted(set(FILES) - set(ONE_PER_ROW))
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    from kerasseizure.evaluation.folds import seizure_wise_folds
-    from kerasseizure.experiments.tusz import TUSZExperimentConfig, run_tusz_fold
-    from kerasseizure.io.synthetic import make_tusz_corpus
-    from kerasseizure.io.tusz import TUSZCorpus
-    from kerasseizure.pipelines import build_tusz_features
-
-    base = tmp_path_factory.mktemp("run_artefacts")
-    corpus = make_tusz_corpus(base / "corpus", version="1.5.2", size="tests", n_patients=14, files_per_session=1,
-                              minutes_per_file=0.1, max_seizure_seconds=6.0, seed=0)
-    features = build_tusz_features(TUSZCorpus(corpus), "ses", base / "cache", progress=False)
-    train, valid = seizure_wise_folds(features.seizures)[0]
-    ensemble = TUSZExperimentConfig(kind="ensemble", model=TINY, **NEURAL)
-    rows = base / "runs"
-    for config in (TUSZExperimentConfig(kind="member", model=TINY, **NEURAL), ensemble,
-                   TUSZExperimentConfig(kind="student", model={"size": "tiny"}, **NEURAL),
-                   TUSZExperimentConfig(kind="distilled", model={"size": "tiny"}, teacher=ensemble,
-                                        feature_distillation=True, **NEURAL)):
-        run_tusz_fold(features, train, valid, config, rows / config.kind, teacher_dir=rows / "ensemble")
-    return {"rows": rows, "edf": sorted(corpus.rglob("*.edf"))[0]}
+def run(tusz_trained_rows, tusz_experiment_root):
+    return {"rows": tusz_trained_rows["root"], "edf": sorted(tusz_experiment_root.rglob("*.edf"))[0]}
 
 
 def test_the_walk_finds_best_and_final_of_every_row(run):
@@ -84,9 +68,8 @@ _LOAD_ALL = textwrap.dedent("""
 """)
 
 
-def test_every_model_file_loads_in_safe_mode_after_importing_the_loader(run):
-    paths = [str(run["rows"] / name) for name in FILES]
-    done = subprocess.run([sys.executable, "-c", _LOAD_ALL, *paths], capture_output=True, text=True, timeout=300)
+def test_every_model_file_loads_in_safe_mode_after_importing_the_loader(run, fresh_interpreters):
+    done = fresh_interpreters["load"]
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     # the two imports register every class of the package; the loader's alone every layer
@@ -118,18 +101,60 @@ _CLI = textwrap.dedent("""
 """)
 
 
-def test_export_and_predict_load_every_model_file(run, tmp_path):
+def _run_fresh(jobs, folder, timeout=600):
+    """Run {name: [script, *args]} each in a fresh interpreter, all at once; {name: CompletedProcess}.
+
+    Output goes to files (no pipe can fill up); a process still running at the deadline is killed.
+    """
+    procs, done = {}, {}
+    try:
+        for name, (script, *args) in jobs.items():
+            with open(folder / f"{name}.out", "w") as out, open(folder / f"{name}.err", "w") as err:
+                procs[name] = subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stdout=out,
+                                               stderr=err, text=True)
+        for name, proc in procs.items():
+            proc.wait(timeout=timeout)
+            done[name] = subprocess.CompletedProcess(proc.args, proc.returncode,
+                                                     (folder / f"{name}.out").read_text(),
+                                                     (folder / f"{name}.err").read_text())
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return done
+
+
+@pytest.fixture(scope="module")
+def fresh_interpreters(run, tmp_path_factory):
+    """The loader check (every file) and export + predict of ONE_PER_ROW, in two fresh interpreters
+    started together: each spends much of its time importing TensorFlow, so on two cores together
+    they take little longer than the longer one alone."""
+    folder = tmp_path_factory.mktemp("fresh_interpreters")
+    (folder / "cli").mkdir()
+    return {"cli_out": folder / "cli", **_run_fresh({
+        "load": [_LOAD_ALL, *[run["rows"] / name for name in FILES]],
+        "cli": [_CLI, run["edf"], folder / "cli", *[run["rows"] / name for name in ONE_PER_ROW]]}, folder)}
+
+
+@pytest.mark.parametrize("files", [
+    pytest.param(ONE_PER_ROW, id="one-file-per-row"),
+    pytest.param(THE_OTHERS, id="the-other-files", marks=pytest.mark.slow)])
+def test_export_and_predict_load_every_model_file(run, tmp_path, files, request):
     # A fresh interpreter: only what the command line imports registers the classes.
-    paths = [str(run["rows"] / name) for name in FILES]
-    done = subprocess.run([sys.executable, "-c", _CLI, str(run["edf"]), str(tmp_path), *paths],
-                          capture_output=True, text=True, timeout=600)
+    paths = [str(run["rows"] / name) for name in files]
+    if files == ONE_PER_ROW:  # run beside the loader check (fresh_interpreters)
+        fresh = request.getfixturevalue("fresh_interpreters")
+        done, out = fresh["cli"], fresh["cli_out"]
+    else:
+        done, out = _run_fresh({"cli": [_CLI, run["edf"], tmp_path, *paths]}, tmp_path)["cli"], tmp_path
     assert done.returncode == 0, done.stderr[-3000:]
     codes = json.loads(done.stdout.strip().splitlines()[-1])
     errors = [line for line in done.stderr.splitlines() if line.startswith("kerasseizure ")]
     assert codes == {path: [0, 0] for path in paths}, "\n".join(errors)
     for i in range(len(paths)):
-        assert json.loads((tmp_path / f"{i}.tflite.json").read_text())["passed"]
-        frame = pd.read_csv(tmp_path / f"{i}.csv")
+        assert json.loads((out / f"{i}.tflite.json").read_text())["passed"]
+        frame = pd.read_csv(out / f"{i}.csv")
         classes = frame.columns[5:-1]
         assert list(frame["level"]).count("recording") == 1 and len(frame) > 1
         np.testing.assert_allclose(frame[classes].sum(axis=1), 1.0, atol=1e-6)

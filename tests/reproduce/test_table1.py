@@ -17,11 +17,14 @@ ROW_NAMES = ["AdaBoost", "SGD", "gradient boosting", "k-NN", "SeizureNet single 
              "student alone", "student distilled from SeizureNet"]
 
 
-def _run(tmp_path, preset, results="results", extra=()):
+def _run(tmp_path, preset, results="results", extra=(), shared=None):
+    """`shared`: {"synthetic", "cache"} folders to use instead of the test's own (`table1_test_dirs`)."""
     from reproduce import table1
 
-    args = ["--preset", preset, "--results-dir", str(tmp_path / results), "--synthetic-dir", str(tmp_path / "data"),
-            "--quiet", *extra]
+    args = ["--preset", preset, "--results-dir", str(tmp_path / results),
+            "--synthetic-dir", str(shared["synthetic"] if shared else tmp_path / "data"), "--quiet", *extra]
+    if shared:
+        args += ["--cache-dir", str(shared["cache"])]
     assert table1.main(args) == 0
     return tmp_path / results
 
@@ -75,14 +78,23 @@ def test_test_preset_end_to_end_resumes_identically(tmp_path, capsys):
     assert record["folds_trained"] == 0 and (results / "table.csv").read_bytes() == first_csv
 
 
-def test_smoke_one_version_from_a_users_preset(tmp_path):
-    """The default suite's table 1: v1.5.2 only (a user's preset may name one version), every row."""
+def test_smoke_one_version_from_a_users_preset(tmp_path, table1_test_dirs):
+    """The default suite's table 1: v1.5.2 only (a user's preset may name one version), every row.
+
+    Every row end to end (both protocols of v1.5.2, 16 folds), at the smallest cost that still
+    trains and scores each: two batches per epoch, no validation pass, every 4th validation
+    window, one kernel size per SeizureNet layer. The corpus and its features are the test
+    preset's own, shared with tests/cli/test_train.py (`table1_test_dirs`).
+    """
     from tests.reproduce.conftest import smoke_preset
 
     def change(values):
-        del values["table1"]["corpus"]["1.4.0"]
+        section = values["table1"]
+        del section["corpus"]["1.4.0"]
+        section["neural"].update(max_steps_per_epoch=2, track_validation=False, eval_window_stride=4)
+        section["seizurenet"]["kernel_sizes"] = [3]
 
-    results = _run(tmp_path, smoke_preset(tmp_path, change))
+    results = _run(tmp_path, smoke_preset(tmp_path, change), shared=table1_test_dirs)
     table = pd.read_csv(results / "table.csv")
     assert set(table["model"]) == set(ROW_NAMES) and set(table["version"].astype(str)) == {"1.5.2"}
     assert table[["window_f1_mean", "seizure_f1_mean"]].apply(lambda c: c.between(0, 1)).all().all()

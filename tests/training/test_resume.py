@@ -2,7 +2,7 @@
 
 Only the killed run needs its own process (it dies by os._exit); the uninterrupted reference and
 the resumption run in this interpreter through the same helper, which saves two TensorFlow imports
-(~20 s on 2 cores). test_killed_mid_epoch_resumes_in_a_fresh_process (slow) resumes in a new
+(~20 s on 2 cores), and the reference trains while the killed run's interpreter starts. test_killed_mid_epoch_resumes_in_a_fresh_process (slow) resumes in a new
 process as well.
 """
 
@@ -27,9 +27,19 @@ def _run_here(run_dir, out):
     train_helper.main(["train_helper.py", "resume", str(run_dir), str(out)])
 
 
-def _kill_mid_epoch(run_dir):
-    killed = _run("resume", run_dir, run_dir.parent / "unused.npz", 2, 3)
-    assert killed.returncode == 17, killed.stderr[-3000:]
+def _kill_mid_epoch(run_dir, while_it_runs=lambda: None):
+    """A run of train_helper.py hard-killed in epoch 3; `while_it_runs()` is called meanwhile."""
+    with open(run_dir.parent / "killed.log", "w") as log:
+        killed = subprocess.Popen([sys.executable, str(HELPER), "resume", str(run_dir), str(run_dir.parent / "unused.npz"),
+                                   "2", "3"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while_it_runs()
+        killed.wait(timeout=180)
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+            killed.wait()
+    assert killed.returncode == 17, (run_dir.parent / "killed.log").read_text()[-3000:]
     checkpoints = sorted((run_dir / "checkpoints").glob("epoch-*.npz"))
     assert [p.name for p in checkpoints] == ["epoch-0001.npz", "epoch-0002.npz"]
     assert not (run_dir / "final.npz").exists()
@@ -44,8 +54,8 @@ def _assert_same(ref_path, res_path):
 
 
 def test_killed_mid_epoch_resumes_to_identical_result(tmp_path):
-    _run_here(tmp_path / "ref", tmp_path / "ref.npz")
-    _kill_mid_epoch(tmp_path / "run")
+    # The reference trains here while the killed run's interpreter starts (two cores).
+    _kill_mid_epoch(tmp_path / "run", while_it_runs=lambda: _run_here(tmp_path / "ref", tmp_path / "ref.npz"))
     _run_here(tmp_path / "run", tmp_path / "resumed.npz")
     _assert_same(tmp_path / "ref.npz", tmp_path / "resumed.npz")
 

@@ -42,14 +42,16 @@ def make_default():
 
 
 def test_mirrored_two_logical_cpus(tmp_path):
+    # Two epochs (the helper's default is four): multi-epoch, multi-replica fit; most of the cost is
+    # the fresh interpreter's TensorFlow import.
     proc = subprocess.run([sys.executable, str(HELPER), "mirrored", tmp_path / "run", tmp_path / "out.npz"],
-                          capture_output=True, text=True, timeout=150)
+                          capture_output=True, text=True, timeout=150, env=dict(os.environ, TRAIN_HELPER_EPOCHS="2"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     with np.load(tmp_path / "out.npz") as out:
         assert int(out["replicas"]) == 2
         assert out["predictions"].shape == (32, 3)
         assert np.isfinite(out["predictions"]).all() and np.isfinite(out["h_loss"]).all()
-        assert len(out["h_loss"]) == 4
+        assert len(out["h_loss"]) == 2
     assert (tmp_path / "run" / "final.keras").exists()
 
 
