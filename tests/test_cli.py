@@ -29,10 +29,13 @@ def _files(root):
 
 def test_make_demo_data_writes_the_synthetic_corpora(tmp_path, tusz_v140_root):
     from kerasseizure.cli import build_parser
+    from kerasseizure.cli.corpus import tusz_versions
 
-    # The defaults: both TUSZ layouts (2.0.3, 1.5.2) and HMS, at the "demo" size.
+    # The defaults: both TUSZ layouts (2.0.3, 1.5.2) and HMS, at the "demo" size; full size: the v1.x census.
     defaults = build_parser().parse_args(["make-demo-data", str(tmp_path)])
-    assert defaults.tusz_versions == ["2.0.3", "1.5.2"] and not defaults.no_hms and defaults.size == "demo"
+    assert tusz_versions(defaults) == ["2.0.3", "1.5.2"] and not defaults.no_hms and defaults.size == "demo"
+    full = build_parser().parse_args(["make-demo-data", str(tmp_path), "--size", "full"])
+    assert tusz_versions(full) == ["1.5.2", "1.4.0"]
     # One layout, written by the command: byte for byte the corpus make_tusz_corpus writes for the
     # same size and seed (the session's v1.4.0 corpus), and no HMS folder with --no-hms.
     out = tmp_path / "demo"

@@ -12,11 +12,20 @@ from kerasseizure.cli.common import REPRESENTATIONS
 # ============================================================================ make-demo-data
 
 
+def tusz_versions(args):
+    """The TUSZ layouts `make-demo-data` writes: the given ones, else 2.0.3 and 1.5.2 (full size:
+    1.5.2 and 1.4.0, the releases whose benchmark counts are published)."""
+    versions = args.tusz_versions or (["1.5.2", "1.4.0"] if args.size == "full" else ["2.0.3", "1.5.2"])
+    if args.size == "full" and "2.0.3" in versions:
+        raise CommandError("--size full writes the v1.x census: choose --tusz-versions 1.5.2 and/or 1.4.0")
+    return versions
+
+
 def _make_demo_data(args):
     from kerasseizure.io.synthetic import make_hms_corpus, make_tusz_corpus
 
     out = Path(args.directory)
-    for version in args.tusz_versions:
+    for version in tusz_versions(args):
         root = make_tusz_corpus(out / f"tusz-{version}", version=version, size=args.size, seed=args.seed,
                                 overwrite=args.overwrite)
         print(f"TUSZ v{version} (synthetic): {root}")
@@ -28,12 +37,13 @@ def _make_demo_data(args):
 def _add_make_demo_data(commands):
     demo = commands.add_parser("make-demo-data", help="write synthetic TUSZ and HMS corpora in the real formats")
     demo.add_argument("directory", help="folder to create (tusz-<version>/ and hms/ go inside)")
-    demo.add_argument("--size", default="demo", choices=("tests", "demo", "realistic"),
-                      help="corpus size preset (default: demo)")
+    demo.add_argument("--size", default="demo", choices=("tests", "demo", "realistic", "full"),
+                      help="corpus size preset (default: demo); full: the releases' counts (TUSZ v1.x census, "
+                           "~6 GB each; HMS 17,089 eeg_ids, ~36 GB, hours to write), docs/synthetic.md")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--tusz-versions", nargs="+", default=["2.0.3", "1.5.2"],
+    demo.add_argument("--tusz-versions", nargs="+", default=None,
                       choices=("2.0.3", "1.5.2", "1.4.0"), metavar="VERSION",
-                      help="TUSZ layouts to write (default: 2.0.3 1.5.2)")
+                      help="TUSZ layouts to write (default: 2.0.3 1.5.2; with --size full: 1.5.2 1.4.0)")
     demo.add_argument("--no-hms", action="store_true", help="skip the HMS corpus")
     demo.add_argument("--overwrite", action="store_true", help="replace existing synthetic corpora")
     demo.set_defaults(run=_make_demo_data)

@@ -360,7 +360,7 @@ def test_missing_recordings_stay_listed_but_leave_no_file(v140_partial, tmp_path
 def test_default_presets_carry_the_real_quirks(version, size):
     """The plans of the default corpora (cheap: no signal) hold every case the readers must meet."""
     params, rates, montages = _settings(version, size, *[None] * 8)
-    files = [f for p in _plan(version, 0, params, 2, 6, rates, montages, True) for f in p.files]
+    files = [f for p in _plan(version, 0, size, params, 2, 6, rates, montages, True) for f in p.files]
     assert {len(f.electrodes) for f in files} == {17, 19, 21}
     assert all({e for pair in TCP20 for e in pair} <= set(f.electrodes) for f in files)
     assert {f.montage for f in files} == {"01_tcp_ar", "02_tcp_le", "03_tcp_ar_a"} and len({f.fs for f in files}) >= 3

@@ -4,10 +4,12 @@ Each corpus writes what its readers should recover to `<root>/_truth/` (csv tabl
 corpus.json); `load_truth(root)` reads it back.
 """
 
+import contextlib
 import hashlib
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from kerasseizure.files import atomic_path
@@ -52,6 +54,52 @@ def _prepare_out(out_dir, generated, overwrite):
 def _write_csv(path, frame):
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+class _CsvSink:
+    """Rows (dicts) appended to a CSV file in chunks of `chunk` rows, so that a table of any length
+    costs the memory of one chunk. Each chunk goes through pandas' `to_csv`: a table shorter than
+    a chunk is byte-identical to one `to_csv` of the whole frame."""
+
+    def __init__(self, path, columns, chunk):
+        self.path, self.columns, self.chunk = path, columns, chunk
+        self.rows, self.written, self.count = [], False, 0
+
+    def add(self, row):
+        self.rows.append(row)
+        self.count += 1
+        if len(self.rows) >= self.chunk:
+            self.flush()
+
+    def flush(self):
+        if not self.rows and self.written:
+            return
+        frame = pd.DataFrame(self.rows, columns=self.columns)
+        self.columns = list(frame.columns)   # later chunks keep the first chunk's column order
+        frame.to_csv(self.path, mode="a" if self.written else "w", header=not self.written, index=False,
+                     lineterminator="\n")
+        self.rows, self.written = [], True
+
+
+@contextlib.contextmanager
+def csv_sink(path, columns=None, chunk=20_000):
+    """Yield a `_CsvSink` writing `path` (atomically: renamed into place when the block succeeds);
+    `columns`: the header when the table may be empty (else the first row's keys)."""
+    with atomic_path(path) as tmp:
+        sink = _CsvSink(tmp, None if columns is None else list(columns), int(chunk))
+        yield sink
+        sink.flush()
+
+
+def exact_counts(rng, total, n, sigma, weights=None):
+    """`n` integers >= 1 summing to `total`, spread log-normally (sigma) around `weights` (default
+    equal): a heavy-tailed allocation with an exact total (seizures over patients, rows over
+    files)."""
+    if n < 1 or total < n:
+        raise ValueError(f"cannot split {total} into {n} parts of at least 1")
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    p = w * rng.lognormal(0.0, sigma, size=n)
+    return (1 + rng.multinomial(total - n, p / p.sum())).tolist()
 
 
 def load_truth(root):

@@ -13,7 +13,8 @@ import pandas as pd
 from kerasseizure.files import atomic_write_json, atomic_write_text
 from kerasseizure.io import simulation as sim
 from kerasseizure.io.channels import SCALP_ELECTRODES, pair_names
-from kerasseizure.io.synthetic.common import _prepare_out, _resolve, _write_csv, writer_fingerprint
+from kerasseizure.io.synthetic.common import _prepare_out, _resolve, _write_csv, csv_sink, writer_fingerprint
+from kerasseizure.io.synthetic.tusz_census import plan_tusz_census
 from kerasseizure.io.synthetic.tusz_files import (
     _EDF_PHYSICAL, _csv_text, _lbl_text, _merge, _relative_dir, _tcp_pairs, _tile, _tse_text, _write_edf,
 )
@@ -21,6 +22,9 @@ from kerasseizure.io.synthetic.tusz_plan import _plan_tusz
 from kerasseizure.io.synthetic.tusz_sheet import write_spreadsheet
 
 TUSZ_VERSIONS = ("2.0.3", "1.5.2", "1.4.0")
+
+# Median background length (min) of the "full" preset's recordings; see TUSZ_PRESETS.
+FULL_MINUTES_PER_FILE = 0.5
 
 # Size presets. "tests": a few MB in a few seconds (unit and round-trip tests); "demo": enough
 # seizures to train the pipeline end to end in minutes; "realistic": tens of minutes per file
@@ -32,6 +36,10 @@ TUSZ_PRESETS = {
                  seizures_scale=0.4, max_seizure_seconds=120.0),
     "realistic": dict(n_patients=24, sessions_per_patient=1, files_per_session=2, minutes_per_file=20.0,
                       seizures_scale=1.0, max_seizure_seconds=None),
+    # The v1.x release's census (tusz_census): published seizures and patients per type, the
+    # release's recordings per split; `minutes_per_file` is the median background length, far
+    # below the real ~10 min so that the corpus fits ~6 GB (docs/synthetic.md, "Full-size corpora").
+    "full": dict(minutes_per_file=FULL_MINUTES_PER_FILE, max_seizure_seconds=None),
 }
 
 # Share of sessions per sampling rate and per montage directory (TUSZ v1.5.2 orders of magnitude).
@@ -161,43 +169,50 @@ def make_tusz_corpus(out_dir, version="2.0.3", n_patients=None, seed=0, size="te
     """
     params, rates, montages = _settings(version, size, n_patients, sessions_per_patient, files_per_session,
                                         minutes_per_file, seizures_scale, max_seizure_seconds, rates, montages)
-    patients = _plan(version, seed, params, min_patients_per_type, min_seizures_per_type, rates, montages, mysz)
+    patients = _plan(version, seed, size, params, min_patients_per_type, min_seizures_per_type, rates, montages,
+                     mysz)
     missing = _missing_files(seed, version, patients, missing_recordings)
     root = _prepare_out(out_dir, ("edf", "_DOCS", "_truth"), overwrite)
+    truth_dir = root / "_truth"
+    with csv_sink(truth_dir / "recordings.csv") as recordings, csv_sink(truth_dir / "seizures.csv") as seizures:
+        files, seizure_rows = _write_files(root, version, seed, patients, missing, recordings, seizures)
+        counts = dict(n_recordings=len(files), n_seizures=sum(len(rows) for rows in seizure_rows.values()))
 
-    recordings, seizures, files, seizure_rows = [], [], [], {}
+    if not version.startswith("2."):
+        write_spreadsheet(root, version, files, seizure_rows, np.random.default_rng([seed, 5]))
+
+    _write_csv(truth_dir / "patients.csv", pd.DataFrame([_patient_row(p) for p in patients]))
+    atomic_write_json(truth_dir / "corpus.json", dict(
+        kind="tusz", version=version, seed=seed, size=size, min_patients_per_type=min_patients_per_type,
+        min_seizures_per_type=min_seizures_per_type,
+        rates={str(k): v for k, v in rates.items()}, montages=montages, mysz=mysz,
+        missing_recordings=missing_recordings, **counts, writer_sha256=writer_fingerprint(), **params))
+    return root
+
+
+def _write_files(root, version, seed, patients, missing, recordings, seizures):
+    """Simulate and write every recording, one at a time (memory: one file's signals), streaming
+    its truth rows to the `recordings` and `seizures` sinks. Returns what the spreadsheet needs:
+    [(plan file, edf path)] and {stem: seizure rows}, a few small objects per recording."""
+    files, seizure_rows = [], {}
     for patient in patients:
         for f in patient.files:
             rel = _relative_dir(version, f) / f"{f.stem}.edf"
             channels, channel_events, truth = _simulate_file(f, seed)
             if f.number not in missing:
                 _write_recording(root, version, seed, f, rel, channels, channel_events)
-            recordings.append(dict(edf_path=rel.as_posix(), patient_id=patient.pid, session=f"s{f.session:03d}",
-                                   token=f"t{f.token:03d}", split=patient.split, montage_kind=f.montage,
-                                   fs=f.fs, duration=f.duration, n_samples=f.duration * f.fs,
-                                   n_eeg_channels=len(f.electrodes), n_channels=len(channels),
-                                   n_seizures=len(truth), version=version, missing=f.number in missing))
+            recordings.add(dict(edf_path=rel.as_posix(), patient_id=patient.pid, session=f"s{f.session:03d}",
+                                token=f"t{f.token:03d}", split=patient.split, montage_kind=f.montage,
+                                fs=f.fs, duration=f.duration, n_samples=f.duration * f.fs,
+                                n_eeg_channels=len(f.electrodes), n_channels=len(channels),
+                                n_seizures=len(truth), version=version, missing=f.number in missing))
             seizure_rows[f.stem] = sorted(truth, key=lambda r: r["start"])
             for row in seizure_rows[f.stem]:
-                seizures.append(dict(patient_id=patient.pid, session=f"s{f.session:03d}", token=f"t{f.token:03d}",
-                                     edf_path=rel.as_posix(), split=patient.split, montage_kind=f.montage,
-                                     version=version, fs=f.fs, **row, missing=f.number in missing))
+                seizures.add(dict(patient_id=patient.pid, session=f"s{f.session:03d}", token=f"t{f.token:03d}",
+                                  edf_path=rel.as_posix(), split=patient.split, montage_kind=f.montage,
+                                  version=version, fs=f.fs, **row, missing=f.number in missing))
             files.append((f, rel))
-
-    if not version.startswith("2."):
-        write_spreadsheet(root, version, files, seizure_rows, np.random.default_rng([seed, 5]))
-
-    truth_dir = root / "_truth"
-    _write_csv(truth_dir / "recordings.csv", pd.DataFrame(recordings))
-    _write_csv(truth_dir / "seizures.csv", pd.DataFrame(seizures))
-    _write_csv(truth_dir / "patients.csv", pd.DataFrame([_patient_row(p) for p in patients]))
-    atomic_write_json(truth_dir / "corpus.json", dict(
-        kind="tusz", version=version, seed=seed, size=size, min_patients_per_type=min_patients_per_type,
-        min_seizures_per_type=min_seizures_per_type,
-        rates={str(k): v for k, v in rates.items()}, montages=montages, mysz=mysz,
-        missing_recordings=missing_recordings, n_recordings=len(recordings), n_seizures=len(seizures),
-        writer_sha256=writer_fingerprint(), **params))
-    return root
+    return files, seizure_rows
 
 
 def _settings(version, size, n_patients, sessions_per_patient, files_per_session, minutes_per_file,
@@ -205,12 +220,20 @@ def _settings(version, size, n_patients, sessions_per_patient, files_per_session
     """The preset with its explicit overrides, checked: (params, rates, montages)."""
     if version not in TUSZ_VERSIONS:
         raise ValueError(f"version must be one of {TUSZ_VERSIONS}, got {version!r}")
+    if size == "full":
+        fixed = dict(n_patients=n_patients, sessions_per_patient=sessions_per_patient,
+                     files_per_session=files_per_session, seizures_scale=seizures_scale)
+        given = sorted(k for k, v in fixed.items() if v is not None)
+        if given or version.startswith("2."):
+            raise ValueError("size='full' is the v1.x release's census: TUSZ 1.5.2 or 1.4.0, without "
+                             f"{', '.join(given) or 'a v2.x layout'}")
+        n_patients = sessions_per_patient = files_per_session = seizures_scale = None
     params = _resolve(TUSZ_PRESETS, size, n_patients=n_patients, sessions_per_patient=sessions_per_patient,
                       files_per_session=files_per_session, minutes_per_file=minutes_per_file,
                       seizures_scale=seizures_scale)
     if max_seizure_seconds is not None:
         params["max_seizure_seconds"] = max_seizure_seconds
-    for key in ("n_patients", "sessions_per_patient", "files_per_session"):
+    for key in ("n_patients", "sessions_per_patient", "files_per_session") if size != "full" else ():
         if int(params[key]) < 1:
             raise ValueError(f"{key} must be >= 1, got {params[key]}")
     if params["minutes_per_file"] <= 0:
@@ -223,7 +246,10 @@ def _settings(version, size, n_patients, sessions_per_patient, files_per_session
     return params, rates, montages
 
 
-def _plan(version, seed, params, min_patients_per_type, min_seizures_per_type, rates, montages, mysz):
+def _plan(version, seed, size, params, min_patients_per_type, min_seizures_per_type, rates, montages, mysz):
+    if size == "full":
+        return plan_tusz_census(np.random.default_rng([seed, 0]), version, float(params["minutes_per_file"]),
+                                params["max_seizure_seconds"], rates, montages, mysz)
     return _plan_tusz(np.random.default_rng([seed, 0]), version, int(params["n_patients"]),
                       int(params["sessions_per_patient"]), int(params["files_per_session"]),
                       float(params["minutes_per_file"]), float(params["seizures_scale"]),

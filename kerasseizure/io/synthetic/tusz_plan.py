@@ -17,6 +17,8 @@ from kerasseizure.io.labels import PATIENT_WISE_TYPE_ORDER, SEIZURE_TYPES, TUSZ_
 ELECTRODES_21 = SCALP_ELECTRODES
 ELECTRODES_19 = tuple(e for e in SCALP_ELECTRODES if e not in ("A1", "A2"))
 ELECTRODES_17 = tuple(e for e in SCALP_ELECTRODES if any(e in pair for pair in TCP20))
+# Non-EEG and extra channels seen in TUH headers; each session carries a random subset.
+_EXTRAS_POOL = ("EKG1", "ROC", "LOC", "T1", "T2", "26", "27", "28", "29", "30", "PHOTIC", "IBI", "BURSTS", "SUPPR")
 
 
 def _stratified(rng, weights, count):
@@ -168,7 +170,6 @@ def _plan_tusz(rng, version, n_patients, sessions_per_patient, files_per_session
     n_sessions = n_patients * sessions_per_patient
     session_rates = iter(_stratified(rng, rates, n_sessions))
     session_montages = iter(_stratified(rng, montages, n_sessions))
-    extras_pool = ("EKG1", "ROC", "LOC", "T1", "T2", "26", "27", "28", "29", "30", "PHOTIC", "IBI", "BURSTS", "SUPPR")
     forced_free = False
     number = 0
     for patient in patients:
@@ -177,9 +178,7 @@ def _plan_tusz(rng, version, n_patients, sessions_per_patient, files_per_session
         for _ in range(sessions_per_patient):
             session += int(rng.integers(1, 3))
             montage, fs = next(session_montages), int(next(session_rates))
-            picks = rng.random(len(extras_pool)) < 0.5
-            picks[0] = picks[0] or rng.random() < 0.6   # most recordings carry an EKG lead
-            extras = tuple(e for e, keep in zip(extras_pool, picks) if keep)
+            extras = _draw_extras(rng)
             shuffled = bool(rng.random() < 0.2)
             for token in range(files_per_session):
                 patient.files.append(_File(patient, session, date, montage, fs, token, extras=extras,
@@ -201,19 +200,30 @@ def _plan_tusz(rng, version, n_patients, sessions_per_patient, files_per_session
             f.seizures.append(_Seizure(kind, 0.0, sim.draw_seizure_duration(sig, rng, max_seizure_seconds), sig))
 
         for f in patient.files:
-            gap = 8.0
-            total = sum(s.duration for s in f.seizures)
-            nominal = minutes_per_file * 60.0 * rng.uniform(0.85, 1.15)
-            f.duration = int(np.ceil(max(nominal, total + gap * (len(f.seizures) + 1))))
-            free = f.duration - total - gap * (len(f.seizures) + 1)
-            gaps = gap + free * rng.dirichlet(np.ones(len(f.seizures) + 1))
-            t = 0.0
-            for s, g in zip(f.seizures, gaps):
-                t += g
-                s.onset = t
-                t += s.duration
+            _place_in_file(rng, f, minutes_per_file * 60.0 * rng.uniform(0.85, 1.15))
     _keep_tcp20_electrodes_only(rng, patients)
     return patients
+
+
+def _draw_extras(rng):
+    """The non-EEG and extra channels of a session (a random subset of those seen in TUH files)."""
+    picks = rng.random(len(_EXTRAS_POOL)) < 0.5
+    picks[0] = picks[0] or rng.random() < 0.6   # most recordings carry an EKG lead
+    return tuple(e for e, keep in zip(_EXTRAS_POOL, picks) if keep)
+
+
+def _place_in_file(rng, f, nominal, gap=8.0):
+    """The file's duration (`nominal` s, stretched to hold its seizures with `gap` s of background
+    around each) and its seizures' onsets, spread by a Dirichlet draw over the free time."""
+    total = sum(s.duration for s in f.seizures)
+    f.duration = int(np.ceil(max(nominal, total + gap * (len(f.seizures) + 1))))
+    free = f.duration - total - gap * (len(f.seizures) + 1)
+    gaps = gap + free * rng.dirichlet(np.ones(len(f.seizures) + 1))
+    t = 0.0
+    for s, g in zip(f.seizures, gaps):
+        t += g
+        s.onset = t
+        t += s.duration
 
 
 def _keep_tcp20_electrodes_only(rng, patients):
