@@ -5,15 +5,19 @@ Kaggle spectrogram (300 x 400), the EfficientNet starter's 8-panel image (512 x 
 panels beside 4 EEG mel panels) and the WaveNet starter's input (2000 x 8: 8 differences, clipped,
 /32, causal order-4 20 Hz low-pass, every 5th sample).
 
-- batched: `hms_spectrogram_image` + `wavenet_input` in one tf.function over a batch;
+- batched: `hms_spectrogram_image` + `wavenet_input` in one tf.function per batch of --batch
+  windows (--windows in all), XLA-compiled (`jit_compile=True`, as `pipelines.hms.compute_hms_views`
+  runs them) and, for comparison, as a plain graph;
 - starter: a Python loop over windows; per window 16 `librosa.feature.melspectrogram` +
   `power_to_db` calls, the Kaggle panel loop, and `scipy.signal.lfilter` (b, a) on the 8
   differences (`hms_spectrogram_image_reference`, `wavenet_input_reference`).
 
 The ratio is starter seconds per window / batched seconds per window, measured in the same run
-(best of --repeats). The script also prints the largest difference between the two outputs.
+(best of --repeats, the paths interleaved repeat by repeat). The script also prints the 1-minute
+load average before and after the timings and the largest difference between the outputs of each
+batched path and the starter's.
 
-    PYTHONPATH=. python benchmarks/bench_hms_views.py --batch 32 --reference-windows 8 --repeats 3
+    PYTHONPATH=. python benchmarks/bench_hms_views.py --windows 32 --batch 32 --reference-windows 8 --repeats 3
 """
 
 import argparse
@@ -45,19 +49,25 @@ def make_windows(count, seed=0):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--windows", type=int, default=32, help="windows timed on the batched paths")
     parser.add_argument("--batch", type=int, default=32, help="windows per batched call")
     parser.add_argument("--reference-windows", type=int, default=8, help="windows timed on the starter path")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    eeg, kaggle = make_windows(args.batch)
+    eeg, kaggle = make_windows(args.windows)
+    batches = [slice(start, start + args.batch) for start in range(0, args.windows, args.batch)]
 
-    @tf.function(jit_compile=False)
-    def batched(eeg_batch, kaggle_batch):
+    def views(eeg_batch, kaggle_batch):
         return hms_spectrogram_image(eeg_batch, kaggle_batch), wavenet_input(eeg_batch)
 
-    images, waves = batched(eeg, kaggle)  # trace once
-    batched_s = best_time(lambda: [t.numpy() for t in batched(eeg, kaggle)], args.repeats) / args.batch
+    batched = {"batched TF, XLA": tf.function(views, jit_compile=True), "batched TF, graph": tf.function(views)}
+
+    def run(function):
+        return [[t.numpy() for t in function(eeg[b], kaggle[b])] for b in batches]
+
+    outputs = {name: [np.concatenate(parts) for parts in zip(*run(function))]  # traced and compiled here
+               for name, function in batched.items()}
 
     def starter():
         return [
@@ -66,16 +76,26 @@ def main():
         ]
 
     reference = starter()
-    starter_s = best_time(starter, args.repeats) / args.reference_windows
-    image_diff = max(np.abs(images.numpy()[k] - ref[0]).max() for k, ref in enumerate(reference))
-    wave_diff = max(np.abs(waves.numpy()[k] - ref[1]).max() for k, ref in enumerate(reference))
-
+    load = os.getloadavg()[0]
+    # Interleaved repeats: on a shared machine the load moves, and each path's best time should
+    # come from the same stretch of it.
+    paths = {"starter path": starter, **{name: lambda f=function: run(f) for name, function in batched.items()}}
+    seconds = {name: [] for name in paths}
+    for _ in range(args.repeats):
+        for name, path in paths.items():
+            seconds[name].append(best_time(path, 1))
+    starter_s = min(seconds.pop("starter path")) / args.reference_windows
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"tensorflow {tf.__version__}, numpy {np.__version__}")
-    print(f"starter path : {1000 * starter_s:8.2f} ms per window ({args.reference_windows} windows)")
-    print(f"batched TF   : {1000 * batched_s:8.2f} ms per window (batch {args.batch})")
-    print(f"ratio        : {starter_s / batched_s:8.1f}x")
-    print(f"max |diff|   : image {image_diff:.2e}, wavenet input {wave_diff:.2e}")
+          f"tensorflow {tf.__version__}, numpy {np.__version__}; load average (1 min) {load:.2f}")
+    print(f"starter path      : {1000 * starter_s:8.2f} ms per window ({args.reference_windows} windows)")
+    for name, times in seconds.items():
+        per_window = min(times) / args.windows
+        images, waves = outputs[name]
+        image_diff = max(np.abs(images[k] - ref[0]).max() for k, ref in enumerate(reference))
+        wave_diff = max(np.abs(waves[k] - ref[1]).max() for k, ref in enumerate(reference))
+        print(f"{name:18s}: {1000 * per_window:8.2f} ms per window (batch {args.batch}), "
+              f"ratio {starter_s / per_window:5.1f}x, max |diff| image {image_diff:.1e}, wavenet input {wave_diff:.1e}")
+    print(f"load average (1 min) after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from kerasseizure.files import atomic_path, atomic_write_json, atomic_write_text, remove_stale_partials
+from kerasseizure.experiments.plan import PLAN_HELP
 from kerasseizure.experiments.presets import MAX_STEPS_HELP
 
 RECORD_FILE = "record.json"
@@ -44,7 +45,10 @@ def table_parser(name, description):
     parser.add_argument("--skip-bad", action="store_true",
                         help="go on without the bad or missing files of a real corpus (the audit line and "
                              "the feature report count them) instead of stopping at the first")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="feature caches (default: <results-dir>/cache)")
     parser.add_argument("--max-steps", type=int, metavar="N", help=MAX_STEPS_HELP)
+    parser.add_argument("--plan", action="store_true", help=PLAN_HELP)
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 

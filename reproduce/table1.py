@@ -28,8 +28,6 @@ def build_parser():
     parser = common.table_parser(NAME, __doc__.splitlines()[0])
     parser.add_argument("--tusz-v140", type=Path, default=None, help="TUSZ v1.4.0 root (holds edf/ and _DOCS/)")
     parser.add_argument("--tusz-v152", type=Path, default=None, help="TUSZ v1.5.2 root (holds edf/ and _DOCS/)")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="feature caches (default: <results-dir>/cache)")
     return parser
 
 
@@ -38,6 +36,7 @@ def build_parser():
 
 def run(args):
     """Compute table 1 into args.results_dir; returns the run record."""
+    from kerasseizure.experiments import plan as plan_lib
     from kerasseizure.experiments.presets import load_preset
     from kerasseizure.experiments.seizure_types import FEATURES, SeizureTypeExperiment, tusz_roots
 
@@ -57,7 +56,11 @@ def run(args):
     t = time.monotonic()
     experiment = SeizureTypeExperiment(settings, roots, args.seed, results_dir, cache_dir=args.cache_dir,
                                        skip_bad=args.skip_bad, overwrite=args.overwrite,
-                                       log=None if args.quiet else quiet_log).prepare()
+                                       log=None if args.quiet else quiet_log).prepare(plan_only=args.plan)
+    if args.plan:
+        return plan_lib.show(experiment.plan(preset=preset.name), results_dir)
+    for representations in experiment.features.values():
+        tuple(representations.values())  # every row runs: the SES features too, timed here
     timings["features"] = time.monotonic() - t
     protocols, configs, features, corpora = (experiment.protocols, experiment.configs, experiment.features,
                                               experiment.corpora)

@@ -216,8 +216,6 @@ def _image(features, row):
 def parser():
     p = table_parser(NAME, "Table 2: WaveNet (temporal), EfficientNet (spatial) and their average on HMS, "
                            "Kaggle KL divergence, GroupKFold(5) by patient, plus fused / swap / two-stage.")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="feature cache folder (default: <results-dir>/cache)")
     p.add_argument("--folds", type=int, nargs="*", default=None,
                    help="run only these folds (0-4); default: the preset's (all but in `test`)")
     return p
@@ -225,6 +223,7 @@ def parser():
 
 def main(argv=None):
     from kerasseizure.experiments import hms as hx
+    from kerasseizure.experiments import plan as plan_lib
     from kerasseizure.experiments.harmful_activity import HarmfulActivityExperiment, hms_root
     from kerasseizure.experiments.presets import load_preset
 
@@ -253,7 +252,9 @@ def main(argv=None):
                                            report=report)
     corpus_seconds = time.monotonic() - t
     t = time.monotonic()
-    experiment.prepare()
+    experiment.prepare(plan_only=args.plan)
+    if args.plan:
+        return plan_lib.show(experiment.plan(preset=preset), results_dir)
     features_seconds = time.monotonic() - t
     description = describe_data(experiment.dataset, root, synthetic)
     configs, features, fold_indices = experiment.configs, experiment.features, experiment.fold_indices

@@ -39,6 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from kerasseizure.experiments import plan as plan_lib  # noqa: E402
 from kerasseizure.experiments.distillation import (  # noqa: E402
     PROTOCOL, SEIZURE_WISE_FOLDS, DistillationExperiment, tusz_v152_root,
 )
@@ -191,8 +192,6 @@ def fold_table_result(keys, trained, deployed):
 
 def build_parser():
     parser = table_parser(NAME, "Table 3: SeizureNet teacher vs distilled students -- size, latency, F1.")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="feature cache folder (default $KERASSEIZURE_CACHE or ~/.cache/kerasseizure/features)")
     parser.add_argument("--folds", type=int, nargs="+", default=None,
                         help="seizure-wise folds to run (0-4; default: the preset's: quick/test 0, paper all)")
     return parser
@@ -224,7 +223,12 @@ def main(argv=None):
     root, synthetic = tusz_v152_root(preset, data_dir=args.data_dir, synthetic_dir=args.synthetic_dir, log=log)
     experiment = DistillationExperiment(preset, root, args.seed, args.results_dir, cache_dir=args.cache_dir,
                                         skip_bad=args.skip_bad, overwrite=args.overwrite,
-                                        log=None if args.quiet else log).prepare()
+                                        log=None if args.quiet else log).prepare(plan_only=args.plan)
+    if args.plan:
+        plan = experiment.plan(preset=args.preset)
+        plan["notes"].append("not projected: the TFLite exports (one conversion and verification per row and "
+                             "quantization) and the latency measurements")
+        return plan_lib.show(plan, args.results_dir)
     timings["data_seconds"] = round(time.perf_counter() - started, 3)
     features, configs = experiment.ses, experiment.configs
     config_dicts = {key: config.to_dict() for key, config in configs.items()}

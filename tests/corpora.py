@@ -33,7 +33,7 @@ Built on them, also once per session:
   networks, one epoch). tests/experiments/test_tusz.py checks their results and resumption,
   tests/export/test_run_artefacts.py loads, exports and predicts with their .keras files.
   A test must not train into these run folders with other settings.
-- `table1_test_dirs`: {"synthetic": a folder in which the `test` preset's synthetic TUSZ corpora
+- `tusz_test_dirs`: {"synthetic": a folder in which the `test` preset's synthetic TUSZ corpora
   are generated on first use and then reused, "cache": one feature cache for them}: the
   `--synthetic-dir` and `--cache-dir` of the table-1 runs on the test preset's corpora
   (tests/cli/test_train.py, tests/reproduce/test_table1.py). Both are keyed by their settings
@@ -188,7 +188,7 @@ def tusz_trained_rows(tusz_experiment_features, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def table1_test_dirs(tmp_path_factory):
+def tusz_test_dirs(tmp_path_factory):
     """{"synthetic", "cache"}: the synthetic corpora and feature cache shared by table-1 runs of the test preset."""
     root = tmp_path_factory.mktemp("table1_test")
     return {"synthetic": root / "data", "cache": root / "cache"}

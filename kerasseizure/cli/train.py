@@ -56,18 +56,21 @@ def _experiment_for(args, preset, log):
         root, _ = distillation.tusz_v152_root(preset.table3, data_dir=args.data_dir,
                                               synthetic_dir=args.synthetic_dir, log=log)
         experiment = distillation.DistillationExperiment(preset.table3, root, args.seed, results_dir,
+                                                         cache_dir=args.cache_dir,
                                                          skip_bad=args.skip_bad, overwrite=args.overwrite,
                                                          log=quiet)
     elif table == "table1":
         roots, _ = seizure_types.tusz_roots(preset.table1, args.seed, data_dir=args.data_dir,
                                             synthetic_dir=args.synthetic_dir, log=log)
         experiment = seizure_types.SeizureTypeExperiment(preset.table1, roots, args.seed, results_dir,
+                                                         cache_dir=args.cache_dir,
                                                          skip_bad=args.skip_bad, overwrite=args.overwrite,
                                                          log=quiet)
     else:
         root, _ = harmful_activity.hms_root(preset.table2, args.seed, data_dir=args.data_dir,
                                             synthetic_dir=args.synthetic_dir, log=log)
         experiment = harmful_activity.HarmfulActivityExperiment(preset.table2, root, args.seed, results_dir,
+                                                                cache_dir=args.cache_dir,
                                                                 skip_bad=args.skip_bad, overwrite=args.overwrite,
                                                                 log=quiet)
         if not experiment.runnable(row):
@@ -83,7 +86,12 @@ def _train(args):
     log = (lambda message: None) if args.quiet else _log
     experiment, row = _experiment_for(args, preset, log)
     log(f"{experiment.name} row {row.label!r}, preset {preset.name!r}, seed {args.seed}: {experiment.results_dir}")
-    experiment.prepare()
+    experiment.prepare(plan_only=args.plan)
+    if args.plan:
+        from kerasseizure.experiments import plan as plan_lib
+
+        plan_lib.show(experiment.plan([row.label], preset=preset.name), experiment.results_dir)
+        return
     results = experiment.run_row(row.label)
     print(f"{experiment.name}, {row.label} (preset {preset.name}, seed {args.seed})")
     for line in experiment.row_summary(row.label, results):
@@ -92,6 +100,7 @@ def _train(args):
 
 def _add_train(commands):
     from kerasseizure.experiments import presets
+    from kerasseizure.experiments.plan import PLAN_HELP
 
     train = commands.add_parser(
         "train", help="train one row of table 1, 2 or 3 under a preset (the table's own run folders)",
@@ -110,10 +119,12 @@ def _add_train(commands):
     train.add_argument("--results-dir", help="the table's results folder (default results/<table>)")
     train.add_argument("--synthetic-dir", default="demo-data",
                        help="where synthetic corpora are generated when absent (default: demo-data)")
+    train.add_argument("--cache-dir", help="feature caches (default: <results-dir>/cache, as the table's)")
     train.add_argument("--seed", type=int, default=0, help="one seed for data order, initialisation, augmentation")
     train.add_argument("--overwrite", action="store_true",
                        help="replace the row's run folders if they were made with other settings")
     train.add_argument("--max-steps", type=int, metavar="N", help=presets.MAX_STEPS_HELP)
+    train.add_argument("--plan", action="store_true", help=PLAN_HELP)
     train.add_argument("--skip-bad", action="store_true", help="go on without the bad files of a real corpus")
     train.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     train.set_defaults(run=_train)

@@ -8,4 +8,5 @@ settings (`runs`).
 - `hms`: one HMS variant cross-validated (`run_cv`), configured by `HMSExperimentConfig`.
 - `runs`: run identity (fingerprints), `run_folds`, fold results.
 - `baselines`: the IBM feature baselines (scikit-learn).
+- `plan`: run plans (`--plan`): counts, model sizes, measured step times, projected wall time.
 """

@@ -74,7 +74,7 @@ class DistillationExperiment(SeizureTypeExperiment):
         root: the TUSZ v1.5.2 corpus root (`tusz_v152_root`).
         seed: one seed for data order, initialisation and distillation.
         results_dir: the table's results folder; rows run in `results_dir/runs/<row key>`.
-        cache_dir: feature caches (default `$KERASSEIZURE_CACHE` or ~/.cache/kerasseizure/features).
+        cache_dir: feature caches (default `results_dir/cache`, as in tables 1 and 2).
         skip_bad: go on without the bad files of a real corpus (counted) instead of stopping.
         overwrite: replace run folders made with other settings instead of refusing them.
         log: callable(str) for progress lines (None: quiet).
@@ -90,10 +90,9 @@ class DistillationExperiment(SeizureTypeExperiment):
 
     def __init__(self, settings, root, seed, results_dir, *, cache_dir=None, skip_bad=False, overwrite=False,
                  log=None):
-        super().__init__(settings, {PROTOCOL["version"]: root}, seed, results_dir, skip_bad=skip_bad,
-                         overwrite=overwrite, log=log)
+        super().__init__(settings, {PROTOCOL["version"]: root}, seed, results_dir, cache_dir=cache_dir,
+                         skip_bad=skip_bad, overwrite=overwrite, log=log)
         self.root = Path(root)
-        self.cache_dir = cache_dir
         self.rows = rows_for(settings["students"]["sizes"])
         self.protocols = [PROTOCOL]
 
@@ -114,18 +113,16 @@ class DistillationExperiment(SeizureTypeExperiment):
         """The corpus's multi-spectral SES features (after `prepare`)."""
         return self.features[PROTOCOL["version"]]["ses"]
 
-    def prepare(self):
-        """Index the corpus (with its audit line), build or load its SES features, split the folds."""
+    def prepare(self, plan_only=False):
+        """Index the corpus (with its audit line), build or load its SES features (planned from the
+        index with `plan_only`, see `SeizureTypeExperiment.prepare`), split the folds."""
         from kerasseizure.evaluation.folds import seizure_wise_folds
         from kerasseizure.experiments.data import audit_line
         from kerasseizure.io.tusz import TUSZCorpus
-        from kerasseizure.pipelines import build_tusz_features
-
         version = PROTOCOL["version"]
         self.corpora[version] = TUSZCorpus(self.root, skip_bad=self.skip_bad)
         self.log(audit_line(self.corpus))
-        self.features[version] = {"ses": build_tusz_features(self.corpus, "ses", cache_dir=self.cache_dir,
-                                                             progress=not self.quiet, skip_bad=self.skip_bad)}
+        self.features[version] = {"ses": self._build_features(self.corpus, plan_only)("ses")}
         folds = seizure_wise_folds(self.ses.seizures, n_folds=SEIZURE_WISE_FOLDS)
         self._folds = {PROTOCOL["key"]: [(index, folds[index]) for index in self.settings["folds"]]}
         return self

@@ -12,6 +12,8 @@ out-of-fold predictions; an "average" row averages its variants' out-of-fold pro
 
 from pathlib import Path
 
+import numpy as np
+
 from kerasseizure.errors import CorpusError
 from kerasseizure.experiments.protocol import Row, find_row
 
@@ -108,8 +110,13 @@ class HarmfulActivityExperiment:
         self.dataset = self.features = None
         self.results = {}
 
-    def prepare(self):
-        """Open the competition folder (with its audit line) and build or load the views."""
+    def prepare(self, plan_only=False):
+        """Open the competition folder (with its audit line) and build or load the views.
+
+        Args:
+            plan_only: build nothing: features not cached yet are planned
+                (`build_hms_features(..., plan_only=True)`), for `plan`.
+        """
         from kerasseizure.evaluation.folds import group_kfold_by_patient
         from kerasseizure.experiments import hms as hx
         from kerasseizure.experiments.data import audit_line
@@ -117,9 +124,10 @@ class HarmfulActivityExperiment:
 
         self.dataset = HMSDataset(self.root)
         self.log(audit_line(self.dataset))
-        self.log("features: building or loading the cache")
+        self.log("features: " + ("planning them (or loading the cache)" if plan_only
+                                 else "building or loading the cache"))
         self.features = hx.build_features(self.dataset, self.cache_dir, list(self.configs.values()),
-                                          progress=not self.quiet, skip_bad=self.skip_bad)
+                                          progress=not self.quiet, skip_bad=self.skip_bad, plan_only=plan_only)
         self._all_folds = group_kfold_by_patient(self.features.table, N_FOLDS)
         return self
 
@@ -178,6 +186,66 @@ class HarmfulActivityExperiment:
         return {PROTOCOL: {"name": row.label, "members": [], "oof": result.oof, "pooled": result.pooled,
                            "per_fold": {k: r.metrics for k, r in result.folds.items()},
                            "summary": result.summary}}
+
+    def plan(self, labels=None, *, preset=None, steps=3, warmup=1):
+        """The run plan (`experiments.plan`) of the rows `labels` (default every row this preset
+        runs) after `prepare(plan_only=True)`: one entry per trained variant (an average or
+        reference row trains nothing), step times measured on each variant's compiled model.
+
+        Args:
+            labels: row labels or keys (default: every runnable row).
+            preset: the preset's name, recorded in the plan.
+            steps, warmup: timed and untimed steps per model (`experiments.plan.time_model`).
+        """
+        from kerasseizure.experiments import hms as hx
+        from kerasseizure.experiments import plan as plan_lib
+
+        rows = [self.row(label) for label in labels] if labels else [r for r in self.rows if self.runnable(r)]
+        for row in rows:
+            if not self.runnable(row):
+                raise ValueError(f"row {row.label!r} needs variants this preset does not train "
+                                 f"(it trains {sorted(self.configs)})")
+        variants = list(dict.fromkeys(v for row in rows for v in row_variants(row)))
+        entries = [self._plan_variant(variant, steps, warmup) for variant in variants]
+        planned = bool(self.features.report.get("planned"))
+        seconds = hx.build_seconds_per_eeg(self.dataset, list(self.configs.values()), skip_bad=self.skip_bad) \
+            if planned else 0.0
+        features = [{"name": "HMS views (" + ", ".join(self.features.views) + ")", "path": str(self.features.path),
+                     "complete": not planned, "items": int(len(self.features.table)), "item": "eeg_ids",
+                     "bytes": self.features.report["bytes"] if planned else
+                     int(sum(a.nbytes for a in self.features.arrays.values())),
+                     "projected_build_seconds": seconds * len(self.features.table)}]
+        data = {"root": str(self.root), "eeg_ids": int(len(self.features.table)),
+                "patients": int(self.features.table["patient_id"].nunique())}
+        notes = [f"{row.label}: averages trained variants, nothing to train" for row in rows if row.kind == "average"]
+        return plan_lib.assemble(self.name, preset, self.seed, data, features, entries, notes)
+
+    def _plan_variant(self, variant, steps, warmup):
+        from kerasseizure.experiments import hms as hx
+        from kerasseizure.experiments import plan as plan_lib
+
+        config, features = self.configs[variant], self.features
+        folds = [(k, self.all_folds()[k]) for k in self.fold_indices]
+        stages = {k: [(epochs, int(len(features.positions(train, population))))
+                      for _, population, epochs, _ in hx._stage_plan(config, features, train)]
+                  for k, (train, _) in folds}
+        n_eval = {k: int(len(features.positions(valid))) for k, (_, valid) in folds}
+        done = plan_lib.completed_folds(self.run_root / variant, [str(k) for k, _ in folds])
+        todo = [k for k, _ in folds if str(k) not in done]
+        row = next(r for r in self.rows if r.kind == "trained" and r.key == variant)
+        entry = {"row": row.label, "key": variant, "kind": row.kind, "protocol": PROTOCOL, "folds": len(folds),
+                 "completed_folds": done, "epochs": config.total_epochs,
+                 "train_windows_per_epoch": float(np.mean([w for k in stages for _, w in stages[k]])),
+                 "eval_windows": float(np.mean(list(n_eval.values())))}
+        if not todo:  # every fold is reused: nothing to measure
+            return dict(entry, measured=None, projected_seconds=0.0)
+        size, timing = hx.time_variant(config, features, steps=steps, warmup=warmup)
+        seconds = sum(plan_lib.neural_fold_seconds(
+            timing, stages[k], batch_size=config.batch_size, eval_windows=n_eval[k],
+            eval_batch_size=config.eval_batch_size, max_steps_per_epoch=config.max_steps_per_epoch,
+            track_validation=True, extra_batches=config.recompute_batchnorm or 0) for k in todo)
+        return dict(entry, batch_size=config.batch_size, eval_batch_size=config.eval_batch_size, model=size,
+                    measured=timing, projected_seconds=seconds + timing["first_step_seconds"])
 
     def row_summary(self, label, results):
         """Lines `protocol: KL all ..., >= 10 votes ...` of a row's pooled out-of-fold predictions."""

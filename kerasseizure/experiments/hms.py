@@ -195,6 +195,49 @@ def make_dataset(config, features, positions, *, batch_size=None, population="al
     return ds
 
 
+# ---------------------------------------------------------------------- run plans
+
+
+def build_seconds_per_eeg(dataset, configs, sample=4, **kwargs):
+    """Measured seconds to build one eeg_id's views (reading included) with `build_features`.
+
+    One eeg_id is built first (untimed: XLA compilation), then `sample` more are built and timed,
+    each in a temporary folder.
+    """
+    import tempfile
+
+    ids = dataset.labels["eeg_id"].to_numpy()
+    if len(ids) < 2:
+        raise ValueError(f"{dataset.root}: too few eeg_ids to time the feature build")
+    timed = ids[1 : sample + 1]
+    with tempfile.TemporaryDirectory() as warm, tempfile.TemporaryDirectory() as folder:
+        build_features(dataset, warm, configs, eeg_ids=ids[:1], progress=False, **kwargs)
+        start = time.perf_counter()
+        build_features(dataset, folder, configs, eeg_ids=timed, progress=False, **kwargs)
+        return (time.perf_counter() - start) / len(timed)
+
+
+def time_variant(config, features, *, steps=3, warmup=1):
+    """Size and measured step times of a variant's model, compiled as `train_fold` compiles it
+    (KL loss, Adam at its first rate), on random inputs of the features' shapes and random
+    vote distributions (`experiments.plan.time_model`)."""
+    from kerasseizure.experiments import plan as plan_lib
+    from kerasseizure.training import losses as losses_lib
+    from kerasseizure.training.fit import make_optimizer, seed_everything
+    from kerasseizure.training.precision import precision_scope
+
+    config = as_config(config)
+    seed_everything(config.seed)
+    with precision_scope(config.precision):
+        model = build_model(config, features)
+        model.compile(optimizer=make_optimizer("adam", config.lr), loss=losses_lib.get_loss("kl"),
+                      jit_compile=config.jit_compile)
+    targets = softmax(np.random.default_rng(config.seed).standard_normal((config.batch_size, len(HMS_CLASSES))))
+    timing = plan_lib.time_model(model, plan_lib.random_batch(model, config.batch_size), targets.astype(np.float32),
+                                 plan_lib.random_batch(model, config.eval_batch_size), steps=steps, warmup=warmup)
+    return plan_lib.model_size(model), timing
+
+
 # ---------------------------------------------------------------------- one fold
 
 

@@ -9,6 +9,9 @@ An experiment is built from a preset section (`experiments.presets`), a seed and
                                           # {protocol: experiments.runs.CVResult}
     experiment.row_summary(label, cv)     # the row's scores, one line per protocol (the report)
 
+or, to know the cost first (`--plan`): `experiment.prepare(plan_only=True).plan(labels)`, the
+`experiments.plan` dict (nothing trained, no cache written).
+
 `run_row` runs each fold through `experiments.runs.run_folds` in a run folder per (protocol, row)
 under `results_dir/runs`, so a row trained by `kerasseizure train --row` is the row the table
 reuses, and a folder made with other settings is refused (or replaced with `overwrite=True`).
@@ -40,8 +43,8 @@ class Experiment(typing.Protocol):
     name: str
     rows: typing.Tuple[Row, ...]
 
-    def prepare(self):
-        """Index the data and build (or load) the features."""
+    def prepare(self, plan_only=False):
+        """Index the data and build (or load) the features (plan_only: plan those not cached)."""
 
     def folds(self):
         """{protocol key: [(fold name, fold specification), ...]} of the folds this preset runs."""
@@ -51,6 +54,9 @@ class Experiment(typing.Protocol):
 
     def row_summary(self, label, results):
         """One line per protocol with the row's scores (what `kerasseizure train` prints)."""
+
+    def plan(self, labels=None, *, preset=None, steps=3, warmup=1):
+        """The `experiments.plan` dict of the rows `labels` (default all), after `prepare(plan_only=True)`."""
 
 
 def find_row(rows, label, table):

@@ -10,7 +10,10 @@ and per seizure (mean of its windows' probabilities).
 ['SeizureNet single member', 'SeizureNet ensemble']
 """
 
+from collections.abc import Mapping
 from pathlib import Path
+
+import numpy as np
 
 from kerasseizure.errors import CorpusError
 from kerasseizure.experiments.protocol import Row, find_row
@@ -98,6 +101,34 @@ def tusz_roots(settings, seed, *, data_dir=None, v140=None, v152=None, synthetic
     return roots, True
 
 
+class Representations(Mapping):
+    """{"fft", "ses"}: the features of one corpus, each built (or loaded from its cache) on first
+    use, so that a run of the baseline rows alone never builds the SES windows.
+
+    Args:
+        build: callable(representation) -> `TUSZFeatures`.
+    """
+
+    names = ("fft", "ses")
+
+    def __init__(self, build):
+        self._build = build
+        self._built = {}
+
+    def __getitem__(self, representation):
+        if representation not in self.names:
+            raise KeyError(representation)
+        if representation not in self._built:
+            self._built[representation] = self._build(representation)
+        return self._built[representation]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+
 class SeizureTypeExperiment:
     """Table 1 as an `experiments.protocol.Experiment`.
 
@@ -153,22 +184,30 @@ class SeizureTypeExperiment:
         for selecting weights)."""
         return config.replace(track_validation=(proto is self.protocols[0] and index == 0))
 
-    def prepare(self):
-        """Index each corpus (with its audit line) and build or load its FFT and SES features."""
+    def prepare(self, plan_only=False):
+        """Index each corpus (with its audit line) and build or load its FFT features (the folds
+        split their seizure table); the SES features are built or loaded when a row first needs them.
+
+        Args:
+            plan_only: build nothing: features not cached yet are planned from the index
+                (`build_tusz_features(..., plan_only=True)`), for `plan`.
+        """
         from kerasseizure.experiments.data import audit_line
         from kerasseizure.io.tusz import TUSZCorpus
-        from kerasseizure.pipelines import build_tusz_features
 
         for version, root in self.roots.items():
             self.log(f"indexing TUSZ v{version} at {root}")
             self.corpora[version] = TUSZCorpus(root, skip_bad=self.skip_bad)
             self.log(audit_line(self.corpora[version]))
-            self.features[version] = {
-                rep: build_tusz_features(self.corpora[version], rep, self.cache_dir, progress=not self.quiet,
-                                         skip_bad=self.skip_bad, **FEATURES)
-                for rep in ("fft", "ses")}
+            self.features[version] = Representations(self._build_features(self.corpora[version], plan_only))
         self._folds = self._split()
         return self
+
+    def _build_features(self, corpus, plan_only=False):
+        from kerasseizure.pipelines import build_tusz_features
+
+        return lambda rep: build_tusz_features(corpus, rep, self.cache_dir, progress=not self.quiet,
+                                               skip_bad=self.skip_bad, plan_only=plan_only, **FEATURES)
 
     def _split(self):
         from kerasseizure.evaluation.folds import patient_wise_folds, seizure_wise_folds
@@ -230,6 +269,77 @@ class SeizureTypeExperiment:
                 on_fold(proto, int(name), cv.folds[list(folds).index(name)], True)
             results[proto["key"]] = cv
         return results
+
+    def plan(self, labels=None, *, preset=None, steps=3, warmup=1):
+        """The run plan (`experiments.plan`) of the rows `labels` (default every row) and of the
+        teacher a distilled row needs, after `prepare(plan_only=True)`: windows from the (planned)
+        features, step times measured on each row's compiled model, nothing trained.
+
+        Args:
+            labels: row labels or keys (default: every row).
+            preset: the preset's name, recorded in the plan.
+            steps, warmup: timed and untimed steps per model (`experiments.plan.time_model`).
+        """
+        from kerasseizure.experiments import plan as plan_lib
+
+        rows = [self.row(label) for label in labels] if labels else list(self.rows)
+        if any(r.kind == "distilled" for r in rows) and self.teacher_key not in [r.key for r in rows]:
+            rows.insert(0, self.row(self.teacher_key))
+        timings = {}  # one model per row and corpus version (protocols of a version share its shapes)
+        entries = [self._plan_row(row, proto, timings, steps, warmup) for row in rows for proto in self.protocols]
+        used = {(e["version"], self.configs[e["key"]].representation) for e in entries}
+        features = [self._plan_features(version, rep) for version, rep in sorted(used)]
+        tables = {version: next(iter(self.features[version].values())).seizures for version in self.roots}
+        data = {version: {"root": str(root), "seizures": int(len(tables[version])),
+                          "patients": int(tables[version]["patient_id"].nunique())}
+                for version, root in self.roots.items()}
+        return plan_lib.assemble(self.name, preset, self.seed, data, features, entries)
+
+    def _plan_row(self, row, proto, timings, steps, warmup):
+        from kerasseizure.experiments import plan as plan_lib
+        from kerasseizure.experiments.tusz import time_baseline, time_network
+
+        config = self.configs[row.key]
+        features = self.features[proto["version"]][config.representation]
+        folds = self.folds()[proto["key"]]
+        n_train = [int(features.window_positions(t, config.train_window_stride).size) for _, (t, _) in folds]
+        n_eval = [int(features.window_positions(v, config.eval_window_stride).size) for _, (_, v) in folds]
+        done = plan_lib.completed_folds(self.row_dir(proto, row.key), [str(index) for index, _ in folds])
+        todo = [k for k, (index, _) in enumerate(folds) if str(index) not in done]
+        entry = {"row": row.label, "key": row.key, "kind": row.kind, "protocol": proto["key"],
+                 "version": proto["version"], "folds": len(folds), "completed_folds": done,
+                 "train_windows_per_epoch": float(np.mean(n_train)), "eval_windows": float(np.mean(n_eval))}
+        if not todo:  # every fold is reused: nothing to measure
+            return dict(entry, epochs=config.epochs if row.kind != "baseline" else 1, measured=None,
+                        projected_seconds=0.0)
+        key = (row.key, proto["version"])
+        if row.kind == "baseline":
+            if key not in timings:
+                timings[key] = time_baseline(config, features, max(n_train), max(n_eval))
+            seconds = [plan_lib.baseline_fold_seconds(timings[key], n_train[k], n_eval[k]) for k in todo]
+            return dict(entry, epochs=1, measured=timings[key], projected_seconds=sum(seconds))
+        if key not in timings:
+            timings[key] = time_network(config, features, steps=steps, warmup=warmup)
+        size, timing = timings[key]
+        seconds = [plan_lib.neural_fold_seconds(
+            timing, [(config.epochs, n_train[k])], batch_size=config.batch_size, eval_windows=n_eval[k],
+            eval_batch_size=config.eval_batch_size, max_steps_per_epoch=config.max_steps_per_epoch,
+            track_validation=self.fold_config(config, proto, folds[k][0]).track_validation,
+            extra_batches=config.recompute_batchnorm or 0) for k in todo]
+        return dict(entry, epochs=config.epochs, batch_size=config.batch_size, eval_batch_size=config.eval_batch_size,
+                    model=size, measured=timing, projected_seconds=sum(seconds) + timing["first_step_seconds"])
+
+    def _plan_features(self, version, representation):
+        from kerasseizure.pipelines.tusz import build_seconds_per_window
+
+        features = self.features[version][representation]
+        planned = bool(features.report.get("planned"))
+        return {"name": f"TUSZ v{version} {representation}", "path": str(features.path), "complete": not planned,
+                "items": int((features.seizures["n_windows"] > 0).sum()), "item": "seizures",
+                "windows": int(len(features.windows)),
+                "bytes": features.report["bytes"] if planned else int(sum(a.nbytes for a in features.arrays.values())),
+                "projected_build_seconds": (build_seconds_per_window(self.corpora[version], features)
+                                            * len(features.windows)) if planned else 0.0}
 
     def _identity(self, row, proto):
         from kerasseizure.experiments.runs import run_identity

@@ -187,6 +187,48 @@ def _network_entry_cached(config, features, pool):
     return pool.entries[_pool_key("network", config, features)]
 
 
+# ------------------------------------------------------------------------------ run plans
+
+
+def time_network(config, features, *, steps=3, warmup=1):
+    """Size and measured step times of a neural row's model, compiled exactly as its folds compile it.
+
+    A distilled row times its Distiller's training step (teacher forward pass included) and its
+    student's evaluation; the figures are `experiments.plan.time_model`'s, on random inputs of
+    the features' shapes (planned features do: `build_tusz_features(..., plan_only=True)`).
+    """
+    from kerasseizure.experiments import plan as plan_lib
+
+    pool = ModelPool()
+    if config.kind == "distilled":
+        entry = _distiller_entry(config, features, pool)
+        train_model, inputs_of, deployed = entry["model"], entry["teacher"], entry["student"]
+    else:
+        entry = _network_entry(config, features, pool)
+        train_model = inputs_of = deployed = entry["model"]
+    labels = np.random.default_rng(config.seed).integers(len(features.classes), size=int(config.batch_size))
+    if entry.get("features"):
+        labels = (labels, labels)  # feature matching: the two-output view takes (y, y)
+    timing = plan_lib.time_model(train_model, plan_lib.random_batch(inputs_of, int(config.batch_size)), labels,
+                                 plan_lib.random_batch(deployed, int(config.eval_batch_size)), steps=steps,
+                                 warmup=warmup, eval_model=deployed)
+    return plan_lib.model_size(deployed), timing
+
+
+def time_baseline(config, features, n_train, n_eval):
+    """`experiments.plan.baseline_timing` of a baseline row's estimator on windows of the features' width."""
+    from threadpoolctl import threadpool_limits
+
+    from kerasseizure.experiments import plan as plan_lib
+    from kerasseizure.experiments.baselines import make_baseline
+
+    width = int(np.prod(features.arrays["fft"].shape[1:]))
+    with threadpool_limits(int(config.sklearn_threads)):
+        return plan_lib.baseline_timing(
+            lambda: make_baseline(config.baseline, seed=config.seed, classifier_params=config.baseline_params or None),
+            width, len(features.classes), n_train, n_eval, seed=config.seed, quadratic_predict=config.baseline == "knn")
+
+
 # ------------------------------------------------------------------------------ windows and data
 
 

@@ -345,19 +345,28 @@ class FeatureCache:
 
     @staticmethod
     def _concatenate(tmp, n_items, n_rows, shapes, table):
+        # Appended in row order to a plain file: the dirty pages of a memory map being filled
+        # count as the builder's resident memory, the whole array at full corpus size.
+        starts = table["row_start"].to_numpy()
         for name, (trailing, dtype) in shapes.items():
-            out = np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=np.dtype(dtype),
-                                            shape=(n_rows, *trailing))
-            for i in range(n_items):
-                part_path = tmp / f"item{i:08d}.{name}.npy"
-                if not part_path.exists():
-                    continue
-                part = np.load(part_path, allow_pickle=False)
-                start = int(table["row_start"].iloc[i])
-                out[start:start + part.shape[0]] = part
-                part_path.unlink()
-            out.flush()
-            del out
+            dtype = np.dtype(dtype)
+            path = tmp / f"{name}.npy"
+            with open(path, "wb") as out:
+                np.lib.format.write_array_header_1_0(out, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                           "fortran_order": False, "shape": (n_rows, *trailing)})
+                written = 0
+                for i in range(n_items):
+                    part_path = tmp / f"item{i:08d}.{name}.npy"
+                    if not part_path.exists():
+                        continue
+                    part = np.load(part_path, allow_pickle=False)
+                    if int(starts[i]) != written:
+                        raise CacheError(f"{part_path}: item {i} starts at row {int(starts[i])}, expected {written}")
+                    out.write(np.ascontiguousarray(part, dtype=dtype).tobytes())
+                    written += part.shape[0]
+                    part_path.unlink()
+            if written != n_rows:
+                raise CacheError(f"{path}: {written} rows written, {n_rows} expected")
 
     def _publish(self, tmp):
         if self.path.exists():

@@ -22,6 +22,7 @@ step after the montage works per difference/chain (the tests check it against vi
 by `hms_dataset` (defined in `kerasseizure.pipelines.hms_batches`, re-exported here).
 """
 
+import functools
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -130,37 +131,60 @@ def _sub_row_offsets(rows, k):
     return picked, n_valid
 
 
+@functools.lru_cache(maxsize=None)
+def _views_function(views, wavenet, standardize_over, with_kaggle):
+    """The views of `compute_hms_views` as one XLA-compiled function per settings.
+
+    XLA fuses the elementwise steps around the STFT and filter products: about 4x faster per
+    window than op-by-op eager execution (docs/benchmarks.md). It compiles once per number of
+    windows V (1 + time_shift_views at most), a few seconds each.
+    """
+    import tensorflow as tf
+
+    from kerasseizure.signal import hms_eeg_spectrogram, kaggle_spectrogram_panels, wavenet_input
+
+    @tf.autograph.experimental.do_not_convert
+    def compute(eeg, kaggle):
+        out = {}
+        if "eeg" in views:
+            out["wavenet"] = wavenet_input(eeg, fs=200, **dict(wavenet))
+        if "image" in views:
+            out["eeg_panels"] = hms_eeg_spectrogram(eeg, fs=200)
+            if with_kaggle:
+                out["kaggle_panels"] = kaggle_spectrogram_panels(kaggle, standardize_over=standardize_over)
+        return out
+
+    return tf.function(compute, jit_compile=True, reduce_retracing=True)
+
+
 def compute_hms_views(eeg_windows, kaggle_windows, views, params):
     """The per-eeg_id computation: (V, 10000, 20) EEG windows and (V, 300, 400) Kaggle windows (or None) -> arrays.
 
-    Module-level so that tests can count calls or simulate a crash (monkeypatch). Returns
-    ({name: array with a leading axis of 1}, {"eeg_nan": n, "eeg_all_nan_channels": n, "kaggle_nan": n}).
+    The transforms run as one XLA-compiled function (`_views_function`). Module-level so that tests
+    can count calls or simulate a crash (monkeypatch). Returns ({name: array with a leading axis of
+    1}, {"eeg_nan": n, "eeg_all_nan_channels": n, "kaggle_nan": n}).
     """
-    from kerasseizure.signal import hms_eeg_spectrogram, kaggle_spectrogram_panels, wavenet_input
-
-    arrays, counts = {}, {}
+    views = (views,) if isinstance(views, str) else tuple(views)
+    counts = {}
     nan = np.isnan(eeg_windows[0])
     counts["eeg_nan"] = int(nan.sum())
     counts["eeg_all_nan_channels"] = int(nan.all(axis=0).sum())
-    if "eeg" in views:
-        w = params["wavenet"]
-        arrays["wavenet"] = wavenet_input(eeg_windows, fs=200, low_hz=w["low_hz"], high_hz=w["high_hz"],
-                                          order=w["order"], zero_phase=w["zero_phase"], clip=w["clip"],
-                                          scale=w["scale"], keep_every=w["keep_every"], padlen=w["padlen"]).numpy()[None]
-    if "image" in views:
-        arrays["eeg_panels"] = hms_eeg_spectrogram(eeg_windows, fs=200).numpy()[None]
-        if kaggle_windows is not None:
-            counts["kaggle_nan"] = int(np.isnan(kaggle_windows[0]).sum())
-            arrays["kaggle_panels"] = kaggle_spectrogram_panels(
-                kaggle_windows, standardize_over=params["image"]["standardize_over"]).numpy()[None]
-    return arrays, counts
+    with_kaggle = "image" in views and kaggle_windows is not None
+    if with_kaggle:
+        counts["kaggle_nan"] = int(np.isnan(kaggle_windows[0]).sum())
+    compute = _views_function(
+        views, tuple(sorted((params["wavenet"] or {}).items())),
+        (params["image"] or {}).get("standardize_over"), with_kaggle)
+    kaggle = np.asarray(kaggle_windows if with_kaggle else np.zeros(0), np.float32)
+    arrays = compute(np.asarray(eeg_windows, np.float32), kaggle)
+    return {name: value.numpy()[None] for name, value in arrays.items()}, counts
 
 
 def build_hms_features(dataset, cache_dir=None, *, views=VIEWS, split="train", spectrogram_offset="midpoint",
                        kaggle_spectrogram=True, low_hz=None, high_hz=20.0, filter_order=4, zero_phase=False,
                        padlen=None, clip=1024.0, scale=32.0, keep_every=5, standardize_over="panel",
                        time_shift_views=0, eeg_ids=None, dtype="float32", skip_bad=False, rebuild=False,
-                       progress=True, in_memory=False):
+                       progress=True, in_memory=False, plan_only=False):
     """Compute (or load from the cache) the per-eeg_id views of an HMS corpus.
 
     Args:
@@ -181,7 +205,7 @@ def build_hms_features(dataset, cache_dir=None, *, views=VIEWS, split="train", s
         dtype: storage dtype ("float32" or "float16").
         skip_bad: an eeg_id whose files are missing/malformed or whose window does not fit is
             skipped and listed (features.skipped, report.json) instead of raising.
-        rebuild, progress, in_memory: see `build_tusz_features`.
+        rebuild, progress, in_memory, plan_only: see `build_tusz_features` (`planned_hms_features`).
 
     Returns:
         HMSFeatures.
@@ -252,6 +276,8 @@ def build_hms_features(dataset, cache_dir=None, *, views=VIEWS, split="train", s
     store = cache_lib.FeatureCache(cache_dir if cache_dir is not None else cache_lib.default_cache_dir(),
                                    f"hms-{split}", config)
     use_kaggle = "image" in views and kaggle_spectrogram
+    if plan_only and (rebuild or not store.is_complete()):
+        return planned_hms_features(store, table, params, dtype, use_kaggle)
     sub_rows = dict(tuple(annotations.groupby("eeg_id"))) if time_shift_views else {}
 
     def compute(position):
@@ -306,6 +332,36 @@ def build_hms_features(dataset, cache_dir=None, *, views=VIEWS, split="train", s
                       f"{features.skipped['reason'].value_counts().to_dict()} (features.skipped, report.json)",
                       stacklevel=2)
     return features
+
+
+def planned_hms_features(store, table, params, dtype, use_kaggle):
+    """The features a build into `store` would produce, without reading an EEG.
+
+    The table is the build's (every eeg_id kept: files a build would skip can't be known without
+    reading them); the arrays have the built shapes and dtype but are read-only broadcasts of
+    zeros that hold no memory; `report` says `planned` and gives the bytes on disk.
+
+    Args:
+        store: the `FeatureCache` the build would write (its config holds the settings).
+        table: the build's eeg_id table.
+        params, dtype, use_kaggle: the build's view settings, storage dtype, Kaggle panels or not.
+    """
+    from kerasseizure.io.hms import HMS_SPECTROGRAM_BINS, HMS_SPECTROGRAM_REGIONS, HMS_SPECTROGRAM_WINDOW_ROWS
+
+    config = store.config
+    variants = 1 + int(config["time_shift_views"])
+    rng = np.random.default_rng(0)
+    eeg = rng.standard_normal((variants, WINDOW_SAMPLES, len(HMS_EEG_COLUMNS))).astype(np.float32)
+    kaggle = rng.random((variants, HMS_SPECTROGRAM_WINDOW_ROWS, len(HMS_SPECTROGRAM_REGIONS) * HMS_SPECTROGRAM_BINS),
+                        dtype=np.float32) if use_kaggle else None
+    shapes = {name: a.shape[1:] for name, a in compute_hms_views(eeg, kaggle, tuple(config["views"]), params)[0].items()}
+    arrays = {name: np.broadcast_to(np.zeros(shape, dtype), (len(table), *shape)) for name, shape in shapes.items()}
+    report = {"planned": True, "cache": str(store.path),
+              "bytes": int(sum(a.shape[0] * int(np.prod(a.shape[1:])) * a.itemsize for a in arrays.values()))}
+    skipped = pd.DataFrame({"eeg_id": pd.Series(dtype=np.int64), "reason": pd.Series(dtype=str),
+                            "detail": pd.Series(dtype=str)})
+    return HMSFeatures(store.path, config, config["split"], tuple(config["views"]),
+                       table.assign(row=np.arange(len(table), dtype=np.int64)), arrays, skipped, report)
 
 
 def _assemble(contents, table, split, views):

@@ -16,6 +16,7 @@ for pooling scores per seizure. See docs/pipelines.md.
 
 import math
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,7 +240,7 @@ def _slow_recordings(seizures, recordings, fmax):
 def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250, montage="tcp20", wl=1.0,
                         ws=0.25, fmax=None, box_size=3, sigma=1.0, truncate=4.0, radii=(1, 2, 4), normalize=True,
                         types=SEIZURE_TYPES, splits=None, dtype="float32", skip_bad=False, rebuild=False,
-                        progress=True, in_memory=False):
+                        progress=True, in_memory=False, plan_only=False):
     """Compute (or load from the cache) the windows of every benchmark seizure.
 
     Args:
@@ -263,6 +264,9 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
         rebuild: recompute even when a complete cache exists.
         progress: progress line on stderr while building.
         in_memory: load the arrays into memory instead of memory-mapping them.
+        plan_only: when the cache is not complete, read no signal and write nothing: return the
+            features the build would produce, from the corpus index alone (`planned_features`);
+            a complete cache is loaded as usual.
 
     Returns:
         TUSZFeatures.
@@ -322,6 +326,9 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
                                    f"tusz-{representation.replace('_', '')}", config)
     n_channels = MONTAGE_CHANNELS[montage]
     length, _ = window_samples(fs, wl, ws)
+    if plan_only and (rebuild or not store.is_complete()):
+        return _warn_skipped(planned_features(store, seizures, types, representation, n_channels, dtype,
+                                              skipped=dict.fromkeys(slow, "sampling rate below 2 x fmax")))
 
     def compute(position):
         row = seizures.iloc[position]
@@ -380,26 +387,84 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
     contents = store.get_or_build(range(len(seizures)), compute, rebuild=rebuild, in_memory=in_memory,
                                   progress=progress, description=f"TUSZ {representation} features",
                                   report_extra=report_extra)
-    features = _assemble(contents, seizures, types, representation)
+    return _warn_skipped(_assemble(contents.items, seizures, types, representation, contents.path, contents.config,
+                                   contents.arrays, contents.report))
+
+
+def _warn_skipped(features):
     if len(features.skipped):
         reasons = features.skipped["skipped"].value_counts().to_dict()
-        warnings.warn(f"build_tusz_features: {len(features.skipped)} of {len(seizures)} seizures yield no "
+        warnings.warn(f"build_tusz_features: {len(features.skipped)} of {len(features.seizures)} seizures yield no "
                       f"windows and are left out: {reasons} (listed in features.skipped and report.json)",
-                      stacklevel=2)
+                      stacklevel=3)
     return features
 
 
-def _assemble(contents, seizures, types, representation):
-    items = contents.items
+def planned_features(store, seizures, types, representation, n_channels, dtype, skipped=None):
+    """The features a build into `store` would produce, from the corpus index alone.
+
+    Each seizure's window count follows from its duration (the reader resamples [start, stop) to
+    floor((stop - start) * fs) samples); the arrays have the built shapes and dtype but are
+    read-only broadcasts of zeros that hold no memory. `report` says `planned` and gives the
+    bytes the arrays will take on disk. Seizures whose signal would be refused (a flat
+    electrode, non-finite samples) can't be known without reading them and count as kept.
+
+    Args:
+        store: the `FeatureCache` the build would write (its config holds the parameters).
+        seizures: the benchmark seizure table.
+        types, representation, n_channels, dtype: as the build's.
+        skipped: {edf_path: reason} of recordings known from the index to be left out.
+    """
+    from kerasseizure.signal.spectral import fft_window_count, window_samples
+
+    params = store.config["params"]
+    fs, wl, ws = params["fs"], params["wl"], params["ws"]
+    durations = (seizures["stop"] - seizures["start"]).to_numpy(np.float64)
+    n_samples = np.floor(durations * fs).astype(np.int64)
+    counts = np.array([fft_window_count(int(n), fs, wl, ws) for n in n_samples], dtype=np.int64)
+    reasons = seizures["edf_path"].map(skipped or {}).fillna("").astype(str).to_numpy()
+    reasons = np.where((reasons == "") & (counts == 0), "shorter than one window", reasons)
+    counts[reasons != ""] = 0
+    length, _ = window_samples(fs, wl, ws)
+    one_window = np.random.default_rng(0).standard_normal((n_channels, length + 1)).astype(np.float32)
+    shapes = {name: a.shape[1:] for name, a in compute_seizure_windows(one_window, representation, params).items()}
+    total = int(counts.sum())
+    arrays = {name: np.broadcast_to(np.zeros(shape, dtype), (total, *shape)) for name, shape in shapes.items()}
+    items = pd.DataFrame({"n_samples": n_samples, "n_rows": counts, "row_start": np.cumsum(counts) - counts,
+                          "skipped": reasons})
+    report = {"planned": True, "cache": str(store.path),
+              "bytes": int(sum(total * math.prod(shape) * np.dtype(dtype).itemsize for shape in shapes.values()))}
+    return _assemble(items, seizures, types, representation, store.path, store.config, arrays, report)
+
+
+def build_seconds_per_window(corpus, features, count=3):
+    """Measured seconds to read and transform one window of `features` (planned or built).
+
+    The first kept seizure is read and transformed once untimed (tracing, file caches), then the
+    next `count` are timed: their seconds over their windows.
+    """
+    params, montage = features.config["params"], features.config["montage"]
+    kept = features.seizures[(features.seizures["skipped"] == "") & (features.seizures["n_windows"] > 0)]
+    if len(kept) < 2:
+        raise ValueError(f"{corpus.root}: too few seizures with windows to time the feature build")
+    for position, (_, row) in enumerate(kept.head(count + 1).iterrows()):
+        if position == 1:
+            start = time.perf_counter()
+        compute_seizure_windows(_read_seizure(corpus, row, montage, params["fs"]).signals, features.representation,
+                                params)
+    return (time.perf_counter() - start) / int(kept["n_windows"].iloc[1 : count + 1].sum())
+
+
+def _assemble(items, seizures, types, representation, path, config, arrays, report):
     if len(items) != len(seizures):
-        raise cache_lib.CacheError(f"{contents.path}: {len(items)} items for {len(seizures)} seizures")
+        raise cache_lib.CacheError(f"{path}: {len(items)} items for {len(seizures)} seizures")
     table = seizures.copy()
     table["label_index"] = table["label"].map({t: i for i, t in enumerate(types)}).astype(np.int32)
     table["n_samples"] = items["n_samples"].to_numpy(np.int64)
     table["n_windows"] = items["n_rows"].to_numpy(np.int64)
     table["row_start"] = items["row_start"].to_numpy(np.int64)
     table["skipped"] = items["skipped"].astype(str).to_numpy()
-    params = contents.config["params"]
+    params = config["params"]
     step = int(math.floor(params["ws"] * params["fs"]))
     counts = table["n_windows"].to_numpy()
     seizure = np.repeat(np.arange(len(table)), counts)
@@ -414,8 +479,7 @@ def _assemble(contents, seizures, types, representation):
         "label": table["label"].to_numpy()[seizure],
         "label_index": table["label_index"].to_numpy()[seizure],
     })
-    return TUSZFeatures(contents.path, contents.config, representation, tuple(types), table, windows,
-                        contents.arrays, contents.report)
+    return TUSZFeatures(path, config, representation, tuple(types), table, windows, arrays, report)
 
 
 # ------------------------------------------------------------------------------ dataset

@@ -9,22 +9,16 @@ from kerasseizure.cli import main
 
 
 @pytest.fixture(scope="module")
-def dirs(tmp_path_factory, table1_test_dirs):
+def dirs(tmp_path_factory, tusz_test_dirs):
     """A results folder; the test preset's synthetic corpora and their feature cache are the session's
-    (`table1_test_dirs`, tests/corpora.py): `train` has no --cache-dir, so the table's cache folder
-    links to the shared one."""
-    root = tmp_path_factory.mktemp("cli_train")
-    table1 = root / "results" / "table1"
-    table1.mkdir(parents=True)
-    table1_test_dirs["cache"].mkdir(parents=True, exist_ok=True)
-    (table1 / "cache").symlink_to(table1_test_dirs["cache"], target_is_directory=True)
-    return {"synthetic": table1_test_dirs["synthetic"], "results": root / "results"}
+    (`tusz_test_dirs`, tests/corpora.py)."""
+    return {**tusz_test_dirs, "results": tmp_path_factory.mktemp("cli_train") / "results"}
 
 
 def _train(dirs, row, *extra, table="table1", data=None):
     where = ["--data-dir", str(data)] if data else ["--synthetic-dir", str(dirs["synthetic"])]
     return main(["train", "--preset", "test", "--row", row, "--table", table, "--quiet", *where,
-                 "--results-dir", str(dirs["results"] / table), *extra])
+                 "--results-dir", str(dirs["results"] / table), "--cache-dir", str(dirs["cache"]), *extra])
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from kerasseizure.errors import SignalError, TableError
 from kerasseizure.io.labels import HMS_CLASSES
 from kerasseizure.pipelines import build_hms_features, hms_dataset
 from kerasseizure.pipelines import hms as hms_pipeline
-from kerasseizure.signal import hms_spectrogram_image, mirror_hms, wavenet_input
+from kerasseizure.signal import hms_spectrogram_image, mirror_hms, reference, wavenet_input
 
 
 def batch(ds):
@@ -38,6 +38,11 @@ def test_shapes_and_dtypes(hms_features):
     assert image.shape == (2, 512, 256, 3)
 
 
+# The cache computes the views XLA-compiled (`compute_hms_views`), the comparisons below op by op:
+# both are float32 roundings of the references (within 1e-4 of them), ~1e-5 apart.
+VIEW_ATOL = 1e-4
+
+
 def default_views(data, row, mirrored=False, eeg_offset=None, spectrogram_offset=None):
     eeg = data.eeg_window(int(row["eeg_id"]), offset_seconds=eeg_offset)
     offset = (row["spectrogram_label_offset_seconds_min"] + row["spectrogram_label_offset_seconds_max"]) / 2
@@ -53,8 +58,28 @@ def default_views(data, row, mirrored=False, eeg_offset=None, spectrogram_offset
 def test_default_views_equal_the_transforms(hms_features, hms_data):
     x, _ = batch(hms_dataset(hms_features, [1], batch_size=1))
     wave, image = default_views(hms_data, hms_features.table.iloc[1])
-    np.testing.assert_allclose(x["eeg"].numpy()[0], wave, atol=1e-5)
-    np.testing.assert_allclose(x["image"].numpy()[0], image, atol=1e-5)
+    np.testing.assert_allclose(x["eeg"].numpy()[0], wave, atol=VIEW_ATOL)
+    np.testing.assert_allclose(x["image"].numpy()[0], image, atol=VIEW_ATOL)
+
+
+def test_compiled_views_equal_the_references():
+    rng = np.random.default_rng(3)
+    eeg = (300.0 * rng.standard_normal((2, 10000, 20))).astype(np.float32)
+    eeg[0, 2000:2600, 4] = np.nan
+    eeg[1, :, 16] = np.nan  # an all-NaN electrode
+    kaggle = np.exp(2.0 * rng.standard_normal((2, 300, 400))).astype(np.float32)
+    kaggle[0, 50:60, 10:40] = np.nan
+    params = {"wavenet": {"low_hz": None, "high_hz": 20.0, "order": 4, "zero_phase": False, "padlen": None,
+                          "clip": 1024.0, "scale": 32.0, "keep_every": 5},
+              "image": {"standardize_over": "panel", "kaggle_spectrogram": True}}
+    arrays, counts = hms_pipeline.compute_hms_views(eeg, kaggle, ("eeg", "image"), params)
+    assert counts == {"eeg_nan": 600, "eeg_all_nan_channels": 0, "kaggle_nan": 300}
+    for k in range(2):
+        np.testing.assert_allclose(arrays["wavenet"][0, k], reference.wavenet_input_reference(eeg[k]), atol=1e-4)
+        np.testing.assert_allclose(arrays["eeg_panels"][0, k], reference.hms_eeg_spectrogram_reference(eeg[k]),
+                                   atol=1e-4)
+        np.testing.assert_allclose(arrays["kaggle_panels"][0, k],
+                                   reference.kaggle_spectrogram_panels_reference(kaggle[k]), atol=1e-4)
 
 
 def test_left_right_swap_equals_views_of_mirrored_input(hms_features, hms_data):
@@ -63,8 +88,8 @@ def test_left_right_swap_equals_views_of_mirrored_input(hms_features, hms_data):
     assert info["mirrored"].numpy().all()
     for k, p in enumerate(positions):
         wave, image = default_views(hms_data, hms_features.table.iloc[p], mirrored=True)
-        np.testing.assert_allclose(x["eeg"].numpy()[k], wave, atol=1e-5)
-        np.testing.assert_allclose(x["image"].numpy()[k], image, atol=1e-5)
+        np.testing.assert_allclose(x["eeg"].numpy()[k], wave, atol=VIEW_ATOL)
+        np.testing.assert_allclose(x["image"].numpy()[k], image, atol=VIEW_ATOL)
     plain, _ = batch(hms_dataset(hms_features, positions, batch_size=2))
     assert not np.allclose(plain["eeg"].numpy(), x["eeg"].numpy())
     # exactly a permutation of the cached differences: Fp1-T3 <-> Fp2-T4, T3-O1 <-> T4-O2, ...
@@ -86,8 +111,8 @@ def test_time_shift_views_are_label_aligned_sub_rows(hms_features, hms_data):
     sub = annotations[annotations["eeg_id"] == row["eeg_id"]]
     assert ((sub["eeg_label_offset_seconds"] == eeg_offset) & (sub["spectrogram_label_offset_seconds"] == spec_offset)).any()
     wave, image = default_views(hms_data, row, eeg_offset=eeg_offset, spectrogram_offset=spec_offset)
-    np.testing.assert_allclose(x["eeg"].numpy()[k], wave, atol=1e-5)
-    np.testing.assert_allclose(x["image"].numpy()[k], image, atol=1e-5)
+    np.testing.assert_allclose(x["eeg"].numpy()[k], wave, atol=VIEW_ATOL)
+    np.testing.assert_allclose(x["image"].numpy()[k], image, atol=VIEW_ATOL)
     with pytest.raises(ValueError, match="time_shift_views"):
         hms_dataset(build_hms_features(hms_data, f.path.parent, views="eeg", eeg_ids=f.table["eeg_id"][:2],
                                        progress=False), inputs="eeg", time_shift=True)
@@ -175,7 +200,7 @@ def test_cache_reuse_offset_rule_and_crash(hms_data, tmp_path, monkeypatch):
     monkeypatch.setattr(hms_pipeline, "compute_hms_views", original)
     rebuilt = build_hms_features(hms_data, tmp_path, views="eeg", eeg_ids=ids, progress=False)
     wave, _ = default_views(hms_data, rebuilt.table.iloc[2])
-    np.testing.assert_allclose(rebuilt.arrays["wavenet"][2, 0], wave, atol=1e-5)
+    np.testing.assert_allclose(rebuilt.arrays["wavenet"][2, 0], wave, atol=VIEW_ATOL)
 
 
 def test_bad_input_and_test_split(hms_data, tmp_path, monkeypatch):
@@ -207,3 +232,20 @@ def test_bad_input_and_test_split(hms_data, tmp_path, monkeypatch):
     monkeypatch.setattr(type(hms_data), "eeg_window", lambda self, *a, **k: original(self, *a, **k)[:5000])
     with pytest.raises(SignalError, match="expected"):
         build_hms_features(hms_data, tmp_path, views="eeg", eeg_ids=ids[:1], progress=False, rebuild=True)
+
+
+def test_planned_views_are_the_built_ones_without_their_arrays(hms_data, hms_features, tmp_path, monkeypatch):
+    read = []
+    monkeypatch.setattr(type(hms_data), "eeg_window", lambda *args, **kwargs: read.append(args))
+    planned = build_hms_features(hms_data, tmp_path / "empty", time_shift_views=2, progress=False, plan_only=True)
+    assert read == [] and not (tmp_path / "empty").exists()  # no EEG read, no cache written
+    assert planned.report["planned"] and planned.path == tmp_path / "empty" / hms_features.path.name
+    assert planned.report["bytes"] == sum(a.nbytes for a in hms_features.arrays.values())
+    assert {k: (a.shape, a.dtype) for k, a in planned.arrays.items()} == {
+        k: (a.shape, a.dtype) for k, a in hms_features.arrays.items()}
+    assert all(a.strides[0] == 0 for a in planned.arrays.values())
+    assert planned.table["eeg_id"].tolist() == hms_features.table["eeg_id"].tolist()
+    assert (planned.table["row"] == hms_features.table["row"]).all() and planned.views == hms_features.views
+    loaded = build_hms_features(hms_data, hms_features.path.parent, time_shift_views=2, progress=False,
+                                plan_only=True)
+    assert "planned" not in loaded.report and loaded.path == hms_features.path

@@ -262,3 +262,35 @@ def test_a_flat_electrode_raises_or_is_skipped(tmp_path):
     assert f.report["skipped"] == {"flat electrode": 2}
     assert f.skipped["label"].tolist() == ["gnsz", "tcsz"] and (f.skipped["edf_path"] == flat).all()
     assert f.seizures.loc[f.seizures["label"] == "fnsz", "n_windows"].item() > 0
+
+
+@pytest.mark.parametrize("representation", ["fft", "ses"])
+def test_planned_features_are_the_built_ones_without_their_arrays(tusz_corpus, fft_features, ses_features,
+                                                                   representation, tmp_path, monkeypatch):
+    built = {"fft": fft_features, "ses": ses_features}[representation]
+    read = []
+    monkeypatch.setattr(tusz_pipeline, "_read_seizure", lambda *args: read.append(args) or None)
+    planned = build_tusz_features(tusz_corpus, representation, tmp_path / "empty", progress=False, plan_only=True)
+    assert read == [] and not (tmp_path / "empty").exists()  # no signal read, no cache written
+    assert planned.report["planned"] and planned.report["bytes"] == sum(a.nbytes for a in built.arrays.values())
+    columns = ["n_samples", "n_windows", "row_start", "skipped", "label_index"]
+    assert planned.seizures[columns].equals(built.seizures[columns])
+    assert planned.windows.equals(built.windows)
+    assert {k: (a.shape, a.dtype) for k, a in planned.arrays.items()} == {
+        k: (a.shape, a.dtype) for k, a in built.arrays.items()}
+    assert all(a.strides[0] == 0 for a in planned.arrays.values())  # no memory behind the windows
+    # a complete cache is loaded as it is, not planned
+    loaded = build_tusz_features(tusz_corpus, representation, built.path.parent, progress=False, plan_only=True)
+    assert "planned" not in loaded.report and loaded.path == built.path
+
+
+def test_planned_features_skip_slow_recordings_like_the_build(tmp_path):
+    spec = [dict(V2_SPEC[0], fs=40), *V2_SPEC[1:]]
+    corpus = TUSZCorpus(build_v2_corpus(str(tmp_path / "corpus"), spec))
+    with pytest.warns(UserWarning, match="sampling rate below 2 x fmax"):
+        built = build_tusz_features(corpus, "fft", tmp_path / "cache", skip_bad=True, progress=False)
+    with pytest.warns(UserWarning, match="sampling rate below 2 x fmax"):
+        planned = build_tusz_features(corpus, "fft", tmp_path / "none", skip_bad=True, progress=False,
+                                      plan_only=True)
+    assert planned.seizures["skipped"].tolist() == built.seizures["skipped"].tolist()
+    assert planned.seizures["n_windows"].tolist() == built.seizures["n_windows"].tolist()

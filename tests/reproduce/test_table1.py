@@ -18,7 +18,7 @@ ROW_NAMES = ["AdaBoost", "SGD", "gradient boosting", "k-NN", "SeizureNet single 
 
 
 def _run(tmp_path, preset, results="results", extra=(), shared=None):
-    """`shared`: {"synthetic", "cache"} folders to use instead of the test's own (`table1_test_dirs`)."""
+    """`shared`: {"synthetic", "cache"} folders to use instead of the test's own (`tusz_test_dirs`)."""
     from reproduce import table1
 
     args = ["--preset", preset, "--results-dir", str(tmp_path / results),
@@ -78,13 +78,13 @@ def test_test_preset_end_to_end_resumes_identically(tmp_path, capsys):
     assert record["folds_trained"] == 0 and (results / "table.csv").read_bytes() == first_csv
 
 
-def test_smoke_one_version_from_a_users_preset(tmp_path, table1_test_dirs):
+def test_smoke_one_version_from_a_users_preset(tmp_path, tusz_test_dirs):
     """The default suite's table 1: v1.5.2 only (a user's preset may name one version), every row.
 
     Every row end to end (both protocols of v1.5.2, 16 folds), at the smallest cost that still
     trains and scores each: two batches per epoch, no validation pass, every 4th validation
     window, one kernel size per SeizureNet layer. The corpus and its features are the test
-    preset's own, shared with tests/cli/test_train.py (`table1_test_dirs`).
+    preset's own, shared with tests/cli/test_train.py (`tusz_test_dirs`).
     """
     from tests.reproduce.conftest import smoke_preset
 
@@ -94,13 +94,43 @@ def test_smoke_one_version_from_a_users_preset(tmp_path, table1_test_dirs):
         section["neural"].update(max_steps_per_epoch=2, track_validation=False, eval_window_stride=4)
         section["seizurenet"]["kernel_sizes"] = [3]
 
-    results = _run(tmp_path, smoke_preset(tmp_path, change), shared=table1_test_dirs)
+    preset = smoke_preset(tmp_path, change)
+    plan = _check_plan(_run(tmp_path, preset, extra=["--plan"], shared=tusz_test_dirs))
+    results = _run(tmp_path, preset, shared=tusz_test_dirs)
     table = pd.read_csv(results / "table.csv")
     assert set(table["model"]) == set(ROW_NAMES) and set(table["version"].astype(str)) == {"1.5.2"}
     assert table[["window_f1_mean", "seizure_f1_mean"]].apply(lambda c: c.between(0, 1)).all().all()
     record = json.loads((results / "record.json").read_text(encoding="utf-8"))
     assert record["config"]["preset"] == "smoke" and record["folds_trained"] == 16
     assert (results / "table.md").read_text(encoding="utf-8").startswith("**Data: SYNTHETIC corpus**")
+
+    # the plan counted the windows each fold trained on; planned again, every fold is done
+    for entry in plan["rows"]:
+        fold = json.loads((results / "runs" / entry["protocol"] / entry["key"] / "fold-0" / "result.json").read_text())
+        if entry["kind"] == "baseline":
+            assert fold["extra"]["n_train_windows"] == entry["train_windows_per_epoch"], entry["row"]
+    again = json.loads(_run(tmp_path, preset, extra=["--plan"], shared=tusz_test_dirs).joinpath("plan.json").read_text())
+    assert all(e["completed_folds"] == ["0"] and e["projected_seconds"] == 0 for e in again["rows"])
+    assert all(f["complete"] and f["projected_build_seconds"] == 0 for f in again["features"])
+
+
+def _check_plan(results):
+    """What `--plan` writes before anything ran: every row of both protocols, nothing trained."""
+    plan = json.loads((results / "plan.json").read_text(encoding="utf-8"))
+    assert not (results / "runs").exists() and not (results / "table.csv").exists()
+    assert {(e["row"], e["protocol"]) for e in plan["rows"]} == {
+        (row, proto) for row in ROW_NAMES for proto in ("seizure-wise-v1.5.2", "patient-wise-v1.5.2")}
+    for entry in plan["rows"]:
+        assert entry["folds"] == 1 and entry["completed_folds"] == [] and entry["projected_seconds"] > 0
+        assert entry["train_windows_per_epoch"] > 0 and entry["eval_windows"] > 0
+        if entry["kind"] != "baseline":
+            assert entry["model"]["parameters"] > 0 and entry["model"]["macs_per_sample"] > 0
+            assert 0 < entry["measured"]["train_step_seconds"] and 0 < entry["measured"]["eval_batch_seconds"]
+    assert {f["name"] for f in plan["features"]} == {"TUSZ v1.5.2 fft", "TUSZ v1.5.2 ses"}
+    total = plan["projected_seconds"]
+    assert total["total"] == pytest.approx(total["features"] + total["rows"])
+    assert total["rows"] == pytest.approx(sum(e["projected_seconds"] for e in plan["rows"]))
+    return plan
 
 
 def test_real_data_folder_is_checked(tmp_path, capsys):

@@ -35,13 +35,33 @@ def test_smoke_one_variant_from_a_users_preset(tmp_path):
         section["corpus"]["n_eegs"] = 12
         section["model"]["wavenet_blocks"] = [[4, 3, 1]]
 
-    table = _run(tmp_path, smoke_preset(tmp_path, change)).set_index("row")
+    preset = smoke_preset(tmp_path, change)
+    results = tmp_path / "results"
+    plan = _run(tmp_path, preset, "--plan")
+    assert json.loads((results / "plan.json").read_text()) == json.loads(json.dumps(plan))
+    assert not (results / "runs").exists() and not (results / "cache").exists()
+    (entry,) = plan["rows"]
+    assert entry["key"] == "temporal" and entry["folds"] == 1 and entry["projected_seconds"] > 0
+    assert entry["model"]["parameters"] > 0 and entry["measured"]["train_step_seconds"] > 0
+    (features,) = plan["features"]
+    assert features["items"] == 12 and not features["complete"] and features["projected_build_seconds"] > 0
+
+    table = _run(tmp_path, preset).set_index("row")
     assert np.isfinite(table.loc["temporal (WaveNet)", "kl_all_oof"])
     assert np.isfinite(table.loc["reference: uniform 1/6", "kl_all_oof"])
     assert table.loc["temporal (WaveNet)", "n_all"] > 0
     assert table.loc["both (average)", "kind"] == "not run" and table.loc["fused end to end", "kind"] == "not run"
     record = json.loads((tmp_path / "results" / "record.json").read_text())
     assert record["config"]["preset"] == "smoke" and list(record["config"]["variants"]) == ["temporal"]
+
+    # the plan counted the eeg_ids fold 0 trained on and the bytes its cache took; planned again, it is done
+    fold = json.loads((results / "runs" / "temporal" / "fold-0" / "result.json").read_text())
+    assert fold["metrics"]["n_train"] == entry["train_windows_per_epoch"]
+    arrays = sum(np.load(path, mmap_mode="r").nbytes for path in (results / "cache").glob("hms-*/*.npy"))
+    assert features["bytes"] == arrays
+    again = _run(tmp_path, preset, "--plan")
+    assert again["rows"][0]["completed_folds"] == ["0"] and again["projected_seconds"]["total"] == 0
+    assert again["features"][0]["complete"] and again["features"][0]["bytes"] == arrays
 
 
 @pytest.mark.slow

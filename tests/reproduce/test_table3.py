@@ -21,9 +21,12 @@ from reproduce import table3
 KEYS = ["teacher", "tiny-alone", "tiny-distilled"]
 
 
-def _run(tmp, results, preset="test", extra=()):
+def _run(tmp, results, preset="test", extra=(), shared_cache=True):
+    """`shared_cache`: features in `tmp/cache` (shared by the results folders of one test), else
+    the table's default `<results-dir>/cache`."""
+    cache = ["--cache-dir", str(tmp / "cache")] if shared_cache else []
     return table3.main(["--preset", preset, "--results-dir", str(results), "--synthetic-dir", str(tmp / "syn"),
-                        "--cache-dir", str(tmp / "cache"), "--quiet", *extra])
+                        "--quiet", *cache, *extra])
 
 
 def _stable(table):
@@ -94,39 +97,63 @@ def test_test_preset_end_to_end_resumes_without_retraining_or_reexporting(tmp_pa
     assert record["reused_folds"] == {key: ["0"] for key in KEYS}
 
 
-def test_smoke_int8_only_from_a_users_preset_after_kerasseizure_train(tmp_path, capsys):
-    """The default suite's table 3: teacher and tiny student, one epoch each, int8 export only.
+def test_smoke_int8_only_from_a_users_preset_after_kerasseizure_train(tmp_path, capsys, tusz_v152_root):
+    """The default suite's table 3: teacher and tiny student, two steps of one epoch each, int8 only.
 
     `kerasseizure train --table table3` first trains the distilled row (and so its teacher) in
-    the table's run folders; the table then trains only the student alone and reuses the rest.
+    the table's run folders; the table then trains only the student alone and reuses the rest,
+    features included (both default to `<results-dir>/cache`). The synthetic corpus is the
+    session's v1.5.2 "tests" corpus (the same settings, so the table reuses it, as a user's
+    demo-data/ would be reused).
     """
     from kerasseizure.cli import main as cli_main
+    from kerasseizure.experiments.data import synthetic_corpus_name
     from tests.reproduce.conftest import smoke_preset
 
     def change(values):
         section = values["table3"]
         section["quantizations"] = ["int8"]
         section["teacher"]["epochs"] = section["students"]["epochs"] = 1
+        section["teacher"]["model"]["kernel_sizes"] = [3]
+        section["max_steps_per_epoch"] = 2
+        section["export"].update(calibration_windows=16, verify_windows=32)
         section["latency"] = {"runs": 5, "warmup": 1}
 
     preset = smoke_preset(tmp_path, change)
+    (tmp_path / "syn").mkdir()
+    (tmp_path / "syn" / synthetic_corpus_name("tusz-1.5.2", {"size": "tests", "seed": 0})).symlink_to(
+        tusz_v152_root, target_is_directory=True)
     results = tmp_path / "results"
-    assert cli_main(["train", "--preset", preset, "--table", "table3", "--row", "student tiny (distilled)",
-                     "--results-dir", str(results), "--synthetic-dir", str(tmp_path / "syn"), "--quiet"]) == 0
+    train = ["train", "--preset", preset, "--table", "table3", "--row", "student tiny (distilled)",
+             "--results-dir", str(results), "--synthetic-dir", str(tmp_path / "syn"), "--quiet"]
+    assert cli_main([*train, "--plan"]) == 0
+    assert "projected wall time here" in capsys.readouterr().out and not (results / "runs").exists()
+    plan = json.loads((results / "plan.json").read_text())
+    assert [e["key"] for e in plan["rows"]] == ["teacher", "tiny-distilled"]  # the row brings its teacher
+    assert all(e["projected_seconds"] > 0 and e["model"]["parameters"] > 0 for e in plan["rows"])
+    assert [f["name"] for f in plan["features"]] == ["TUSZ v1.5.2 ses"] and not plan["features"][0]["complete"]
+    assert cli_main(train) == 0
     out = capsys.readouterr().out
     assert "table3, student tiny (distilled)" in out and "seizure-wise-v1.5.2: window F1" in out
     assert sorted(p.name for p in (results / "runs").iterdir()) == ["teacher", "tiny-distilled"]
     trained = _mtimes(sorted((results / "runs").glob("*/fold-0/fit/final.npz")))
     assert len(trained) == 2
+    features = _mtimes(sorted((results / "cache").rglob("*")))
 
-    table = _run(tmp_path, results, preset=preset)
+    table = _run(tmp_path, results, preset=preset, shared_cache=False)
     assert list(table["key"]) == KEYS
+    assert _mtimes(sorted((results / "cache").rglob("*"))) == features
     # the distilled row is loaded, the teacher's fit reused (the teacher row only evaluates it)
     assert json.loads((results / "record.json").read_text())["reused_folds"]["tiny-distilled"] == ["0"]
     assert _mtimes(map(Path, trained)) == trained
     assert table["verified_int8"].all() and (table["tflite_kb_int8"] > 0).all()
     assert sorted(p.name for p in (results / "runs").glob("*/fold-0/export/*.tflite")) == [
         "teacher_int8.tflite", "tiny-alone_int8.tflite", "tiny-distilled_int8.tflite"]
+
+    # planned now, every row is done and the features are cached: nothing left to run
+    plan = _run(tmp_path, results, preset=preset, extra=["--plan"], shared_cache=False)
+    assert [e["key"] for e in plan["rows"]] == KEYS and plan["projected_seconds"]["total"] == 0
+    assert all(e["completed_folds"] == ["0"] for e in plan["rows"]) and plan["features"][0]["complete"]
 
 
 def _fake_fold(f1_shift=0.0):
