@@ -117,6 +117,16 @@ def check_local_weights(weights, what="weights"):
     return path
 
 
+def check_head(num_classes, dropout=0.0, hidden_units=None):
+    """ValueError for head settings `logits_model` would refuse (builders call it before their trunk)."""
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if int(num_classes) != num_classes or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if hidden_units is not None and (int(hidden_units) != hidden_units or hidden_units < 0):
+        raise ValueError(f"hidden_units must be None or a non-negative integer, got {hidden_units!r}")
+
+
 def logits_model(inputs, features, *, num_classes, weights, name, dropout=0.0, hidden_units=None):
     """The common tail of the HMS models: features -> float32 logits -> `keras.Model`.
 
@@ -132,12 +142,7 @@ def logits_model(inputs, features, *, num_classes, weights, name, dropout=0.0, h
         dropout: dropout rate before the head (0 = no layer).
         hidden_units: width of the ReLU layer of the head; None or 0 for a linear head.
     """
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-    if hidden_units is not None and (int(hidden_units) != hidden_units or hidden_units < 0):
-        raise ValueError(f"hidden_units must be None or a non-negative integer, got {hidden_units!r}")
+    check_head(num_classes, dropout, hidden_units)
     if dropout:
         features = keras.layers.Dropout(float(dropout), name="dropout")(features)
     if hidden_units:

@@ -19,7 +19,7 @@ gives back v, treating v as an ImageNet-standardised image:
 
 import keras
 
-from kerasseizure.models.layers_hms import check_local_weights, logits_model
+from kerasseizure.models.layers_hms import check_head, check_local_weights, logits_model
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -115,6 +115,7 @@ def SpectrogramNet(
             raise ValueError(f"EfficientNets need images of at least 32 x 32, got {input_shape!r}")
     if channels is None:
         raise ValueError("the number of image channels must be given")
+    check_head(num_classes, dropout)
     scale, offset = backbone_input_map(backbone, int(channels))
 
     constructor = getattr(keras.applications, constructor_name)

@@ -19,13 +19,33 @@ def _agreement(a, b):
     return float(np.mean(np.asarray(a).argmax(axis=1) == np.asarray(b).argmax(axis=1)))
 
 
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, trained_student, task_data):
+    """`exported(quantization)` -> (path, report): each conversion once per module, in its own folder.
+
+    "none" is exported with `probabilities=True`, so that one file serves both
+    test_each_quantization_loads_and_agrees[none] and test_report_json_is_written_beside_the_file
+    (a conversion costs seconds). Float32 LOGITS from a "none" file are compared with Keras at 1e-4
+    in test_bfloat16_student_is_rebuilt_in_float32.
+    """
+    done = {}
+
+    def get(quantization):
+        if quantization not in done:
+            path = tmp_path_factory.mktemp(f"export_{quantization}") / "student.tflite"
+            report = export(trained_student, path, quantization, representative_data=task_data["train"][0][:128],
+                            verify_data=task_data["val"], probabilities=quantization == "none")
+            done[quantization] = path, report
+        return done[quantization]
+
+    return get
+
+
 @pytest.mark.parametrize("quantization, floor", [("none", 0.99), ("float16", 0.99), ("dynamic", 0.99),
                                                   ("int8", 0.95)])
-def test_each_quantization_loads_and_agrees(tmp_path, trained_student, task_data, quantization, floor):
-    x_val, y_val = task_data["val"]
-    path = tmp_path / f"student_{quantization}.tflite"
-    report = export(trained_student, path, quantization, representative_data=task_data["train"][0][:128],
-                    verify_data=(x_val, y_val))
+def test_each_quantization_loads_and_agrees(exported, trained_student, task_data, quantization, floor):
+    x_val, _ = task_data["val"]
+    path, report = exported(quantization)
 
     # The plain interpreter loads it; independently of the report, LiteRT agrees with Keras.
     interpreter = Interpreter(model_path=str(path), num_threads=1)
@@ -41,6 +61,9 @@ def test_each_quantization_loads_and_agrees(tmp_path, trained_student, task_data
     assert report.inputs[0]["shape"] == [-1, *INPUT_SHAPE]
     if quantization == "none":
         assert report.verification["max_abs_diff"] < 1e-4
+        # Float32 graph: batch norms folded into the convolutions, variables frozen into constants.
+        assert {"CONV_2D", "DEPTHWISE_CONV_2D"} <= set(report.ops)
+        assert not set(report.ops) & {"RSQRT", "VAR_HANDLE", "READ_VARIABLE"}, report.ops
     if quantization == "int8":
         assert "QUANTIZE" in report.ops
 
@@ -105,9 +128,9 @@ def test_bfloat16_student_is_rebuilt_in_float32(tmp_path, trained_student, task_
     assert bf16.layers[2].dtype_policy.name == "mixed_bfloat16"  # the caller's model is untouched
 
 
-def test_report_json_is_written_beside_the_file(tmp_path, trained_student, task_data):
-    path = tmp_path / "student.tflite"
-    report = export(trained_student, path, verify_data=task_data["val"], probabilities=True)
+def test_report_json_is_written_beside_the_file(exported, task_data):
+    path, report = exported("none")  # exported with probabilities=True
+    tmp_path = path.parent
     saved = json.loads((tmp_path / "student.tflite.json").read_text())
     assert saved == json.loads(json.dumps(report.to_dict()))
     assert saved["output_kind"] == "probabilities" and saved["passed"] is True

@@ -7,7 +7,6 @@ import pytest
 from kerasseizure.models.compact_spectrogram_net import CompactSpectrogramNet
 from kerasseizure.models.fusion import fused
 from kerasseizure.models.layers_hms import with_probabilities
-from kerasseizure.models.spectrogram_net import SpectrogramNet
 from kerasseizure.models.wavenet import WaveNet
 from tests.models.checks import (
     assert_logits,
@@ -32,10 +31,11 @@ def _numpy(x):
 
 
 @pytest.fixture(scope="module")
-def branches():
+def branches(small_v2b0):
+    # small_v2b0 (conftest.py, shared with test_spectrogram_net.py): SpectrogramNet(IMAGE,
+    # "EfficientNetV2B0", dropout=0.2); the fused model copies it up to "pooled_features".
     keras.utils.set_random_seed(0)
-    return (WaveNet(EEG, blocks=BLOCKS),
-            SpectrogramNet(IMAGE, backbone="EfficientNetV2B0"))
+    return (WaveNet(EEG, blocks=BLOCKS), small_v2b0)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def _check_end_to_end_training(branches, model):
     keras.utils.set_random_seed(0)
     before = [_numpy(v).copy() for v in branches[0].weights]
     temporal_before = _numpy(model.get_layer("temporal_trunk").weights[0]).copy()
-    assert_training_lowers_loss(model, _inputs(batch=8), steps=4, learning_rate=3e-4)
+    assert_training_lowers_loss(model, _inputs(batch=8), steps=3, learning_rate=3e-4)
     # Both branches train (the WaveNet trunk's first kernel moved) ...
     assert not np.array_equal(_numpy(model.get_layer("temporal_trunk").weights[0]),
                               temporal_before)

@@ -21,15 +21,15 @@ def _inputs(n=4, shapes=SHAPES, seed=0):
     return [rng.normal(size=(n,) + s).astype("float32") for s in shapes]
 
 
-def test_default_seizurenet_contract():
-    model = SeizureNet()
+def test_default_seizurenet_contract(default_seizurenet, default_seizurenet_member):
+    model = default_seizurenet  # shared (session fixture in conftest.py): read only
     assert [tuple(t.shape[1:]) for t in model.inputs] == list(SHAPES)
     assert [t.name for t in model.inputs] == ["ses_0", "ses_1", "ses_2"]
     assert tuple(model.output.shape) == (None, 7)
     assert model.output.dtype == "float32"
     # The numbers quoted in docs/seizurenet.md.
     assert model.count_params() == 1_464_153
-    assert seizurenet_member().count_params() == 488_051
+    assert default_seizurenet_member.count_params() == 488_051
     assert tuple(model.get_layer("embedding").output.shape) == (None, 3 * 128)
     out = model(_inputs(2), training=False)
     assert out.shape == (2, 7) and np.all(np.isfinite(out))
@@ -70,12 +70,13 @@ def test_a_few_steps_lower_the_loss():
     y = np.arange(24) % 3
     x = [rng.normal(size=(24,) + s).astype("float32") + y[:, None, None, None] for s in shapes]
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-2),
+        optimizer=keras.optimizers.Adam(2e-2),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        run_eagerly=True,  # tracing a graph costs more than these few steps on CPU
+        run_eagerly=True,  # tracing a graph costs more than these few steps on CPU (~2x)
     )
-    # Training-mode losses: the batch-norm moving averages lag behind after so few steps.
-    losses = model.fit(x, y, epochs=5, batch_size=24, verbose=0).history["loss"]  # ends near 0.47x
+    # Training-mode losses: the batch-norm moving averages lag behind after so few steps. Each eager
+    # step costs ~1-2 s (op dispatch, whatever the batch size): three steps, ending near 0.58x.
+    losses = model.fit(x, y, epochs=3, batch_size=24, verbose=0).history["loss"]
     assert losses[-1] < 0.7 * losses[0]
 
 

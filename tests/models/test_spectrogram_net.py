@@ -30,11 +30,8 @@ def _backbone(model):
     return next(layer for layer in model.layers if isinstance(layer, keras.Model))
 
 
-@pytest.fixture(scope="module")
-def small_v2b0():
-    # One small model shared by several tests: EfficientNet builds are the slow part here.
-    keras.utils.set_random_seed(0)
-    return SpectrogramNet(input_shape=SMALL, backbone="EfficientNetV2B0", dropout=0.2)
+# small_v2b0: SpectrogramNet(SMALL, "EfficientNetV2B0", dropout=0.2), a session fixture in conftest.py
+# shared with test_fusion.py (EfficientNet builds are the slow part here).
 
 
 def test_default_is_efficientnetv2b2_with_six_logits():
@@ -125,7 +122,13 @@ def test_weights_only_from_local_files(small_v2b0, tmp_path):
     {"dropout": 1.0},
     {"num_classes": 0},
 ])
-def test_bad_arguments_raise_value_error(kwargs):
+def test_bad_arguments_raise_value_error(kwargs, monkeypatch):
+    # Every bad argument is refused before the backbone (the default EfficientNetV2B2 on 512 x 512
+    # images, seconds to build) is built.
+    def never(*args, **kwargs):
+        raise AssertionError("the backbone was built before the arguments were checked")
+
+    monkeypatch.setattr(keras.applications, "EfficientNetV2B2", never)
     with pytest.raises(ValueError):
         SpectrogramNet(**kwargs)
 

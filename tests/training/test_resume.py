@@ -2,10 +2,13 @@
 
 Only the killed run needs its own process (it dies by os._exit); the uninterrupted reference and
 the resumption run in this interpreter through the same helper, which saves two TensorFlow imports
-(~20 s on 2 cores), and the reference trains while the killed run's interpreter starts. test_killed_mid_epoch_resumes_in_a_fresh_process (slow) resumes in a new
-process as well.
+(~20 s on 2 cores), and the reference trains while the killed run's interpreter starts. The killed
+run's process is started together with test_strategies.py's MirroredStrategy run (the helper_runs
+fixture in conftest.py), so that the two TensorFlow imports overlap. test_killed_mid_epoch_resumes_in_a_fresh_process (slow) kills a process of its own
+and resumes in a new process as well.
 """
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,9 +43,7 @@ def _kill_mid_epoch(run_dir, while_it_runs=lambda: None):
             killed.kill()
             killed.wait()
     assert killed.returncode == 17, (run_dir.parent / "killed.log").read_text()[-3000:]
-    checkpoints = sorted((run_dir / "checkpoints").glob("epoch-*.npz"))
-    assert [p.name for p in checkpoints] == ["epoch-0001.npz", "epoch-0002.npz"]
-    assert not (run_dir / "final.npz").exists()
+    _check_killed(run_dir)
 
 
 def _assert_same(ref_path, res_path):
@@ -53,9 +54,21 @@ def _assert_same(ref_path, res_path):
         assert len(ref["h_loss"]) == 4
 
 
-def test_killed_mid_epoch_resumes_to_identical_result(tmp_path):
-    # The reference trains here while the killed run's interpreter starts (two cores).
-    _kill_mid_epoch(tmp_path / "run", while_it_runs=lambda: _run_here(tmp_path / "ref", tmp_path / "ref.npz"))
+def _check_killed(run_dir):
+    checkpoints = sorted((run_dir / "checkpoints").glob("epoch-*.npz"))
+    assert [p.name for p in checkpoints] == ["epoch-0001.npz", "epoch-0002.npz"]
+    assert not (run_dir / "final.npz").exists()
+
+
+def test_killed_mid_epoch_resumes_to_identical_result(tmp_path, helper_runs):
+    # The killed run's process starts together with test_strategies.py's MirroredStrategy run
+    # (helper_runs, tests/training/conftest.py); the reference trains here meanwhile (two cores).
+    helper_runs.start()
+    _run_here(tmp_path / "ref", tmp_path / "ref.npz")
+    code, log = helper_runs.wait("killed")
+    assert code == 17, log
+    shutil.copytree(helper_runs.killed_dir, tmp_path / "run")
+    _check_killed(tmp_path / "run")
     _run_here(tmp_path / "run", tmp_path / "resumed.npz")
     _assert_same(tmp_path / "ref.npz", tmp_path / "resumed.npz")
 

@@ -41,18 +41,18 @@ def make_default():
     return strategies.make_strategy("default")
 
 
-def test_mirrored_two_logical_cpus(tmp_path):
-    # Two epochs (the helper's default is four): multi-epoch, multi-replica fit; most of the cost is
-    # the fresh interpreter's TensorFlow import.
-    proc = subprocess.run([sys.executable, str(HELPER), "mirrored", tmp_path / "run", tmp_path / "out.npz"],
-                          capture_output=True, text=True, timeout=150, env=dict(os.environ, TRAIN_HELPER_EPOCHS="2"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    with np.load(tmp_path / "out.npz") as out:
+def test_mirrored_two_logical_cpus(helper_runs):
+    # Two epochs: multi-epoch, multi-replica fit in a fresh interpreter (two logical CPUs must be set
+    # up before TensorFlow starts). Most of the cost is that interpreter's TensorFlow import, so the
+    # process starts together with test_resume.py's killed run (helper_runs, conftest.py).
+    code, log = helper_runs.wait("mirrored")
+    assert code == 0, log
+    with np.load(helper_runs.mirrored_out) as out:
         assert int(out["replicas"]) == 2
         assert out["predictions"].shape == (32, 3)
         assert np.isfinite(out["predictions"]).all() and np.isfinite(out["h_loss"]).all()
         assert len(out["h_loss"]) == 2
-    assert (tmp_path / "run" / "final.keras").exists()
+    assert (helper_runs.mirrored_dir / "final.keras").exists()
 
 
 def _run_workers(tmp_path, run_dir, tag, extra=(), epochs=4, timeout=240):
