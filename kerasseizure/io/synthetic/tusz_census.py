@@ -19,8 +19,7 @@ from kerasseizure.io import simulation as sim
 from kerasseizure.io.labels import PATIENT_WISE_TYPE_ORDER, TUSZ_COUNTS
 from kerasseizure.io.synthetic.common import exact_counts
 from kerasseizure.io.synthetic.tusz_plan import (
-    ELECTRODES_19, ELECTRODES_21, _draw_extras, _File, _keep_tcp20_electrodes_only, _Patient, _place_in_file,
-    _Seizure, _stratified,
+    _add_session, _keep_tcp20_electrodes_only, _Patient, _place_in_file, _Seizure, _stratified,
 )
 
 
@@ -182,14 +181,7 @@ def _add_files(rng, patients, files_per_patient, rates, montages):
             current, session = p, 0
             date = datetime.date(int(rng.integers(2002, 2016)), int(rng.integers(1, 13)), int(rng.integers(1, 29)))
         session += int(rng.integers(1, 3))
-        montage, fs = next(session_montages), int(next(session_rates))
-        extras = _draw_extras(rng)
-        shuffled = bool(rng.random() < 0.2)
-        for token in range(size):
-            p.files.append(_File(p, session, date, montage, fs, token, extras=extras,
-                                 electrodes=ELECTRODES_19 if montage == "03_tcp_ar_a" else ELECTRODES_21,
-                                 shuffled=shuffled, number=number))
-            number += 1
+        number = _add_session(rng, p, session, date, next(session_montages), int(next(session_rates)), size, number)
         date += datetime.timedelta(days=int(rng.integers(1, 400)))
 
 

@@ -177,14 +177,8 @@ def _plan_tusz(rng, version, n_patients, sessions_per_patient, files_per_session
         session = 0
         for _ in range(sessions_per_patient):
             session += int(rng.integers(1, 3))
-            montage, fs = next(session_montages), int(next(session_rates))
-            extras = _draw_extras(rng)
-            shuffled = bool(rng.random() < 0.2)
-            for token in range(files_per_session):
-                patient.files.append(_File(patient, session, date, montage, fs, token, extras=extras,
-                                           electrodes=ELECTRODES_19 if montage == "03_tcp_ar_a" else ELECTRODES_21,
-                                           shuffled=shuffled, number=number))
-                number += 1
+            number = _add_session(rng, patient, session, date, next(session_montages), int(next(session_rates)),
+                                  files_per_session, number)
             date += datetime.timedelta(days=int(rng.integers(1, 400)))
 
         # Seizures to files; some files stay seizure-free (at least one in the corpus).
@@ -203,6 +197,20 @@ def _plan_tusz(rng, version, n_patients, sessions_per_patient, files_per_session
             _place_in_file(rng, f, minutes_per_file * 60.0 * rng.uniform(0.85, 1.15))
     _keep_tcp20_electrodes_only(rng, patients)
     return patients
+
+
+def _add_session(rng, patient, session, date, montage, fs, n_files, number):
+    """Append one session's `n_files` recordings (numbered from `number`) to `patient`; returns the next number.
+
+    Draws the session's extra channels and whether its channels are stored shuffled, in that order.
+    """
+    extras = _draw_extras(rng)
+    shuffled = bool(rng.random() < 0.2)
+    for token in range(n_files):
+        patient.files.append(_File(patient, session, date, montage, fs, token, extras=extras,
+                                   electrodes=ELECTRODES_19 if montage == "03_tcp_ar_a" else ELECTRODES_21,
+                                   shuffled=shuffled, number=number + token))
+    return number + n_files
 
 
 def _draw_extras(rng):
