@@ -212,8 +212,7 @@ class HarmfulActivityExperiment:
             if planned else 0.0
         features = [{"name": "HMS views (" + ", ".join(self.features.views) + ")", "path": str(self.features.path),
                      "complete": not planned, "items": int(len(self.features.table)), "item": "eeg_ids",
-                     "bytes": self.features.report["bytes"] if planned else
-                     int(sum(a.nbytes for a in self.features.arrays.values())),
+                     "bytes": int(sum(a.nbytes for a in self.features.arrays.values())),
                      "projected_build_seconds": seconds * len(self.features.table)}]
         data = {"root": str(self.root), "eeg_ids": int(len(self.features.table)),
                 "patients": int(self.features.table["patient_id"].nunique())}

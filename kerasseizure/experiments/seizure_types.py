@@ -337,7 +337,7 @@ class SeizureTypeExperiment:
         return {"name": f"TUSZ v{version} {representation}", "path": str(features.path), "complete": not planned,
                 "items": int((features.seizures["n_windows"] > 0).sum()), "item": "seizures",
                 "windows": int(len(features.windows)),
-                "bytes": features.report["bytes"] if planned else int(sum(a.nbytes for a in features.arrays.values())),
+                "bytes": int(sum(a.nbytes for a in features.arrays.values())),  # planned arrays: their size on disk
                 "projected_build_seconds": (build_seconds_per_window(self.corpora[version], features)
                                             * len(features.windows)) if planned else 0.0}
 

@@ -356,8 +356,7 @@ def planned_hms_features(store, table, params, dtype, use_kaggle):
                         dtype=np.float32) if use_kaggle else None
     shapes = {name: a.shape[1:] for name, a in compute_hms_views(eeg, kaggle, tuple(config["views"]), params)[0].items()}
     arrays = {name: np.broadcast_to(np.zeros(shape, dtype), (len(table), *shape)) for name, shape in shapes.items()}
-    report = {"planned": True, "cache": str(store.path),
-              "bytes": int(sum(a.shape[0] * int(np.prod(a.shape[1:])) * a.itemsize for a in arrays.values()))}
+    report = {"planned": True, "cache": str(store.path), "bytes": int(sum(a.nbytes for a in arrays.values()))}
     skipped = pd.DataFrame({"eeg_id": pd.Series(dtype=np.int64), "reason": pd.Series(dtype=str),
                             "detail": pd.Series(dtype=str)})
     return HMSFeatures(store.path, config, config["split"], tuple(config["views"]),

@@ -432,8 +432,7 @@ def planned_features(store, seizures, types, representation, n_channels, dtype, 
     arrays = {name: np.broadcast_to(np.zeros(shape, dtype), (total, *shape)) for name, shape in shapes.items()}
     items = pd.DataFrame({"n_samples": n_samples, "n_rows": counts, "row_start": np.cumsum(counts) - counts,
                           "skipped": reasons})
-    report = {"planned": True, "cache": str(store.path),
-              "bytes": int(sum(total * math.prod(shape) * np.dtype(dtype).itemsize for shape in shapes.values()))}
+    report = {"planned": True, "cache": str(store.path), "bytes": int(sum(a.nbytes for a in arrays.values()))}
     return _assemble(items, seizures, types, representation, store.path, store.config, arrays, report)
 
 
@@ -447,12 +446,17 @@ def build_seconds_per_window(corpus, features, count=3):
     kept = features.seizures[(features.seizures["skipped"] == "") & (features.seizures["n_windows"] > 0)]
     if len(kept) < 2:
         raise ValueError(f"{corpus.root}: too few seizures with windows to time the feature build")
-    for position, (_, row) in enumerate(kept.head(count + 1).iterrows()):
-        if position == 1:
-            start = time.perf_counter()
+
+    def build(row):
         compute_seizure_windows(_read_seizure(corpus, row, montage, params["fs"]).signals, features.representation,
                                 params)
-    return (time.perf_counter() - start) / int(kept["n_windows"].iloc[1 : count + 1].sum())
+
+    build(kept.iloc[0])
+    timed = kept.iloc[1 : count + 1]
+    start = time.perf_counter()
+    for _, row in timed.iterrows():
+        build(row)
+    return (time.perf_counter() - start) / int(timed["n_windows"].sum())
 
 
 def _assemble(items, seizures, types, representation, path, config, arrays, report):
