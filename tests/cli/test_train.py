@@ -7,6 +7,9 @@ import yaml
 
 from kerasseizure.cli import main
 
+# Shares `tusz_test_dirs` (tests/corpora.py): the same pytest-xdist worker builds it once.
+pytestmark = pytest.mark.xdist_group("tusz_test_dirs")
+
 
 @pytest.fixture(scope="module")
 def dirs(tmp_path_factory, tusz_test_dirs):

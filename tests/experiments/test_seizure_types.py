@@ -4,6 +4,9 @@ import pytest
 
 from kerasseizure.experiments.seizure_types import Representations, SeizureTypeExperiment
 
+# Shares `tusz_test_dirs` (tests/corpora.py): the same pytest-xdist worker builds it once.
+pytestmark = pytest.mark.xdist_group("tusz_test_dirs")
+
 
 def test_representations_build_each_once_on_first_use():
     built = []

@@ -14,6 +14,9 @@ import pytest
 from tests.corpora import TUSZ_NEURAL as NEURAL
 from tests.corpora import TUSZ_TINY as TINY
 
+# Shares `tusz_trained_rows` (tests/corpora.py): the same pytest-xdist worker builds it once.
+pytestmark = pytest.mark.xdist_group("tusz_trained_rows")
+
 os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
 
 

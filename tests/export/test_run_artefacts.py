@@ -20,6 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+# Shares `tusz_trained_rows` (tests/corpora.py): the same pytest-xdist worker builds it once.
+pytestmark = pytest.mark.xdist_group("tusz_trained_rows")
+
 os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
 
 KINDS = ("member", "ensemble", "student", "distilled")

@@ -8,6 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+# Shares `tusz_test_dirs` (tests/corpora.py): the same pytest-xdist worker builds it once.
+pytestmark = pytest.mark.xdist_group("tusz_test_dirs")
+
 os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
 
 FIGURES = [f"{kind}_{protocol}.png" for kind in ("confusion_ensemble", "per_class_f1")
