@@ -23,8 +23,8 @@ import pandas as pd
 from kerasseizure.errors import CorpusError, TableError
 from kerasseizure.io.channels import HMS_EEG_COLUMNS
 from kerasseizure.io.hms_files import (
-    _EXPECTED_LAYOUT, _MAX_LISTED, _describe_rows, _integer_columns, _open_parquet, _parquet_stems, _read_csv,
-    _read_parquet_columns,
+    _EXPECTED_LAYOUT, _MAX_LISTED, _describe_rows, _integer_columns, _parquet_columns, _parquet_stems, _read_csv,
+    _read_parquet_table,
 )
 from kerasseizure.io.missing import eeg_nan_statistics
 from kerasseizure.io.labels import (
@@ -474,7 +474,7 @@ def read_eeg_parquet(path):
     Columns come in the competition's order whatever their order on disk; extra columns are
     ignored; NaNs are kept. Raises TableError naming the file on a missing column or bad file.
     """
-    return _read_parquet_columns(path, HMS_EEG_COLUMNS, "EEG")
+    return _parquet_columns(path, _read_parquet_table(path, "EEG", HMS_EEG_COLUMNS), HMS_EEG_COLUMNS)
 
 
 def _check_split(split):
@@ -506,8 +506,8 @@ def _window_start(value, name):
 
 
 def _read_spectrogram(path):
-    handle = _open_parquet(path, "spectrogram")
-    names = handle.schema_arrow.names
+    table = _read_parquet_table(path, "spectrogram")
+    names = table.schema.names
     if not names or names[0] != "time":
         raise TableError(path, f"spectrogram parquet must start with a 'time' column, found "
                                f"{names[:3]}{' ...' if len(names) > 3 else ''}")
@@ -524,6 +524,6 @@ def _read_spectrogram(path):
         frequencies = np.array([float(c.split("_", 1)[1]) for c in value_columns[:HMS_SPECTROGRAM_BINS]])
     except (IndexError, ValueError):
         raise TableError(path, "spectrogram column names must look like 'LL_0.59' (region_frequency)") from None
-    table = _read_parquet_columns(path, ["time"] + value_columns, "spectrogram", handle)
-    return Spectrogram(time=np.ascontiguousarray(table[:, 0]), values=np.ascontiguousarray(table[:, 1:]),
+    values = _parquet_columns(path, table, ["time"] + value_columns)
+    return Spectrogram(time=np.ascontiguousarray(values[:, 0]), values=np.ascontiguousarray(values[:, 1:]),
                        columns=tuple(value_columns), frequencies=frequencies, path=str(path))

@@ -20,6 +20,7 @@ build. Arrays are plain .npy files read with `np.load(allow_pickle=False)` (memo
 default): nothing is ever pickled. See docs/pipelines.md.
 """
 
+import collections
 import hashlib
 import inspect
 import json
@@ -29,6 +30,7 @@ import shutil
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,6 +159,56 @@ class Progress:
 def _fmt_seconds(s):
     s = int(round(s))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+# ------------------------------------------------------------------------------ reading ahead
+
+
+class ReadAhead:
+    """`load(item)` run ahead on a background thread for a consumer that takes `items` in order.
+
+    `FeatureCache.build` computes its items one at a time, in order; a builder whose items start
+    with a file read (that releases the GIL, as pyarrow's does) reads the next items while it
+    computes the current one. Use as a context manager; leaving it cancels the reads not started.
+
+    Args:
+        load: callable(item) -> the item's inputs (run on the background thread).
+        items: the items, in the order `result` will be asked for them.
+        depth: items loaded ahead at most (their inputs are held in memory).
+
+    Example:
+        with ReadAhead(read_window, range(n)) as ahead:
+            store.build(range(n), lambda i: transform(ahead.result(i)))
+    """
+
+    def __init__(self, load, items, depth=8):
+        if int(depth) < 1:
+            raise ValueError(f"depth must be >= 1, got {depth!r}")
+        self.load = load
+        self.depth = int(depth)
+        self._items = iter(items)
+        self._pending = collections.deque()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kerasseizure-read")
+
+    def result(self, item):
+        """`load(item)`, or the exception it raised; `item` must be the next one in order."""
+        while len(self._pending) < self.depth:
+            following = next(self._items, self._items)
+            if following is self._items:
+                break
+            self._pending.append((following, self._pool.submit(self.load, following)))
+        if not self._pending or self._pending[0][0] != item:
+            raise RuntimeError(f"ReadAhead: item {item!r} asked out of order")
+        return self._pending.popleft()[1].result()
+
+    def close(self):
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 # --------------------------------------------------------------------------------- contents

@@ -280,21 +280,26 @@ def build_hms_features(dataset, cache_dir=None, *, views=VIEWS, split="train", s
         return planned_hms_features(store, table, params, dtype, use_kaggle)
     sub_rows = dict(tuple(annotations.groupby("eeg_id"))) if time_shift_views else {}
 
-    def compute(position):
+    def read(position):  # on the ReadAhead thread
         row = table.iloc[position]
         eeg_id = int(row["eeg_id"])
+        windows = [(None, float(row["spectrogram_offset_seconds"]))]
+        n_valid = 0
+        if time_shift_views:
+            shifted, n_valid = _sub_row_offsets(sub_rows.get(eeg_id, annotations.iloc[:0]), time_shift_views)
+            windows += shifted
+        eeg = np.stack([dataset.eeg_window(eeg_id, offset_seconds=e, split=split) for e, _ in windows])
+        kaggle = None
+        if use_kaggle:
+            kaggle = np.stack([dataset.spectrogram_window(int(row["spectrogram_id"]), s, split=split).values
+                               for _, s in windows])
+        return windows, n_valid, eeg, kaggle
+
+    def compute(position):
+        eeg_id = int(table["eeg_id"].iat[position])
         meta = {"eeg_id": eeg_id, "n_variants": 0, "error": ""}
         try:
-            windows = [(None, float(row["spectrogram_offset_seconds"]))]
-            n_valid = 0
-            if time_shift_views:
-                shifted, n_valid = _sub_row_offsets(sub_rows.get(eeg_id, annotations.iloc[:0]), time_shift_views)
-                windows += shifted
-            eeg = np.stack([dataset.eeg_window(eeg_id, offset_seconds=e, split=split) for e, _ in windows])
-            kaggle = None
-            if use_kaggle:
-                kaggle = np.stack([dataset.spectrogram_window(int(row["spectrogram_id"]), s, split=split).values
-                                   for _, s in windows])
+            windows, n_valid, eeg, kaggle = ahead.result(position)
         except KerasSeizureError as error:
             if not skip_bad:
                 raise
@@ -323,9 +328,11 @@ def build_hms_features(dataset, cache_dir=None, *, views=VIEWS, split="train", s
                 "skipped_eeg_ids": [{"eeg_id": int(i), "reason": r, "detail": d}
                                     for i, r, d in zip(skipped["eeg_id"], skipped["skipped"], skipped["error"])]}
 
-    contents = store.get_or_build(range(len(table)), compute, rebuild=rebuild, in_memory=in_memory,
-                                  progress=progress, description=f"HMS {split} views {'+'.join(views)}",
-                                  report_extra=report_extra)
+    # The parquet reads of the next eeg_ids overlap the views of this one (docs/benchmarks.md).
+    with cache_lib.ReadAhead(read, range(len(table))) as ahead:
+        contents = store.get_or_build(range(len(table)), compute, rebuild=rebuild, in_memory=in_memory,
+                                      progress=progress, description=f"HMS {split} views {'+'.join(views)}",
+                                      report_extra=report_extra)
     features = _assemble(contents, table, split, views)
     if len(features.skipped):
         warnings.warn(f"build_hms_features: {len(features.skipped)} eeg_ids skipped: "

@@ -141,3 +141,28 @@ def test_list_caches(tmp_path):
     assert table["kind"].tolist() == ["demo"] and table["complete"].tolist() == [True]
     assert table["config"].iloc[0]["fs"] == 250.0
     assert os.path.isdir(table["path"].iloc[0])
+
+
+def test_read_ahead_loads_in_order_on_another_thread_at_most_depth_ahead_and_raises_at_the_item():
+    import threading
+
+    loaded = []
+
+    def load(item):
+        loaded.append((item, threading.get_ident()))
+        if item == 4:
+            raise CacheError(f"item {item} unreadable")
+        return item * 10
+
+    with cache_lib.ReadAhead(load, range(7), depth=3) as ahead:
+        for item in range(4):
+            assert ahead.result(item) == item * 10
+            assert max(i for i, _ in loaded) <= item + 2  # never more than `depth` items held
+        with pytest.raises(CacheError, match="item 4 unreadable"):
+            ahead.result(4)
+        with pytest.raises(RuntimeError, match="out of order"):
+            ahead.result(6)
+    assert [i for i, _ in loaded][:5] == [0, 1, 2, 3, 4]
+    assert threading.get_ident() not in {thread for _, thread in loaded}
+    with pytest.raises(ValueError, match="depth"):
+        cache_lib.ReadAhead(load, [], depth=0)
