@@ -108,29 +108,59 @@ def average_results(table, results, name="both"):
     return score_oof(table, oof, name, [r.config.name for r in results])
 
 
-def reference_predictions(table, folds, fold_indices=None):
-    """Out-of-fold tables of two references: uniform 1/6 and the training fold's class prior.
+def reference_predictions(table, folds, fold_indices=None, truth=None):
+    """Out-of-fold tables of the references: uniform 1/6, the training fold's class prior and,
+    given `truth`, the vote distributions the votes were drawn from (a synthetic corpus).
+
+    Args:
+        table: features.table (eeg_id, population, the vote columns).
+        folds: [(train, valid)] positions into `table`.
+        fold_indices: the folds to score (default all).
+        truth: None, or a DataFrame with eeg_id and one column per class (HMS_CLASSES), holding
+            every validated eeg_id (`io.synthetic.generating_vote_distributions`).
 
     Returns:
-        {"uniform": oof DataFrame, "train prior": oof DataFrame}.
+        {"uniform": oof DataFrame, "train prior": oof DataFrame[, "truth": oof DataFrame]}.
     """
     indices = list(range(len(folds))) if fold_indices is None else list(fold_indices)
+    labels = ("uniform", "train prior") + (() if truth is None else ("truth",))
+    if truth is not None:
+        truth = truth.set_index("eeg_id")[list(HMS_CLASSES)]
+        missing = sorted(set(table["eeg_id"].to_numpy(np.int64)) - set(truth.index))
+        if missing:
+            raise ValueError(f"the truth lacks {len(missing)} eeg_ids of the table, e.g. {missing[:5]}")
     out = {}
-    for label in ("uniform", "train prior"):
+    for label in labels:
         parts = []
         for k in indices:
             train, valid = folds[k]
             valid = np.asarray(valid, dtype=np.int64)
-            p = (np.full((len(valid), len(HMS_CLASSES)), 1.0 / len(HMS_CLASSES)) if label == "uniform"
-                 else prior_probabilities(table, train, len(valid)))
+            eeg_ids = table["eeg_id"].to_numpy(np.int64)[valid]
+            if label == "uniform":
+                p = np.full((len(valid), len(HMS_CLASSES)), 1.0 / len(HMS_CLASSES))
+            elif label == "train prior":
+                p = prior_probabilities(table, train, len(valid))
+            else:
+                p = truth.loc[eeg_ids].to_numpy(np.float64)
             part = pd.DataFrame(p, columns=list(HMS_CLASSES))
             part.insert(0, "population", table["population"].to_numpy()[valid])
-            part.insert(0, "eeg_id", table["eeg_id"].to_numpy(np.int64)[valid])
+            part.insert(0, "eeg_id", eeg_ids)
             part.insert(0, "position", valid)
             part.insert(0, "fold", int(k))
             parts.append(part)
         out[label] = pd.concat(parts, ignore_index=True)
     return out
+
+
+def gap_closed(kl, uniform, truth):
+    """The fraction of the distance from the uniform reference to the truth that a row covers:
+    (uniform - kl) / (uniform - truth); 1 = as good as the generating distributions, 0 = no
+    better than uniform, < 0 = worse. NaN where a figure is missing or there is no gap."""
+    values = [float(v) if v is not None else math.nan for v in (kl, uniform, truth)]
+    kl, uniform, truth = values
+    if not all(math.isfinite(v) for v in values) or uniform - truth <= 0:
+        return math.nan
+    return (uniform - kl) / (uniform - truth)
 
 
 def finite_or_none(value):

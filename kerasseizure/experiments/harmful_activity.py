@@ -4,7 +4,8 @@
 Each trained row is one variant cross-validated by `experiments.hms.run_cv` (GroupKFold(5) by
 patient, the starters' protocol) and scored by the competition's KL divergence on the pooled
 out-of-fold predictions; an "average" row averages its variants' out-of-fold probabilities; the
-"reference" rows need no model (uniform 1/6, the training fold's class prior).
+"reference" rows need no model (uniform 1/6, the training fold's class prior and, on a synthetic
+corpus, the truth: the vote distributions the corpus drew its votes from, the floor of the KL).
 
 >>> [row.label for row in ROWS][:3]
 ['temporal (WaveNet)', 'spatial (spectrogram image)', 'both (average)']
@@ -34,6 +35,7 @@ ROWS = (
     Row("3D CNN (time x chain x mel)", "conv3d", "trained"),
     Row("reference: uniform 1/6", "uniform", "reference"),
     Row("reference: training-fold prior", "train prior", "reference"),
+    Row("truth: the generating vote distributions (synthetic corpus)", "truth", "reference"),
 )
 
 
@@ -72,6 +74,16 @@ def hms_root(settings, seed, *, data_dir=None, synthetic_dir="demo-data", log=pr
     return synthetic_hms(synthetic_dir, options.pop("size"), seed, log=log, **options), True
 
 
+def _vote_truth(root):
+    """`io.synthetic.generating_vote_distributions(root)`, or None for a corpus without ground truth."""
+    from kerasseizure.io.synthetic import generating_vote_distributions
+
+    try:
+        return generating_vote_distributions(root)
+    except FileNotFoundError:
+        return None
+
+
 class HarmfulActivityExperiment:
     """Table 2 as an `experiments.protocol.Experiment`.
 
@@ -107,7 +119,7 @@ class HarmfulActivityExperiment:
         self.log = log or (lambda message: None)
         self.report = report
         self.configs = variant_configs(settings, self.seed)
-        self.dataset = self.features = None
+        self.dataset = self.features = self.truth = None
         self.results = {}
 
     def prepare(self, plan_only=False):
@@ -129,6 +141,7 @@ class HarmfulActivityExperiment:
         self.features = hx.build_features(self.dataset, self.cache_dir, list(self.configs.values()),
                                           progress=not self.quiet, skip_bad=self.skip_bad, plan_only=plan_only)
         self._all_folds = group_kfold_by_patient(self.features.table, N_FOLDS)
+        self.truth = _vote_truth(self.root)
         return self
 
     def all_folds(self):
@@ -145,7 +158,10 @@ class HarmfulActivityExperiment:
         return find_row(self.rows, label, self.name)
 
     def runnable(self, row):
-        """Whether this preset trains every variant `row` needs."""
+        """Whether this preset trains every variant `row` needs (the truth row: whether the corpus
+        is synthetic; known after `prepare`)."""
+        if row.key == "truth":
+            return self.truth is not None
         return all(v in self.configs for v in row_variants(row))
 
     def run_variant(self, variant):
@@ -173,7 +189,10 @@ class HarmfulActivityExperiment:
         row = self.row(label)
         table = self.features.table
         if row.kind == "reference":
-            oof = hx.reference_predictions(table, self.all_folds(), self.fold_indices)[row.key]
+            if not self.runnable(row):
+                raise ValueError(f"row {row.label!r} needs a synthetic corpus (its _truth/ folder); {self.root} "
+                                 "has none")
+            oof = hx.reference_predictions(table, self.all_folds(), self.fold_indices, self.truth)[row.key]
             return {PROTOCOL: hx.score_oof(table, oof, row.label)}
         if not self.runnable(row):
             missing = [v for v in row_variants(row) if v not in self.configs]

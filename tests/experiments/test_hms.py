@@ -178,3 +178,23 @@ def test_average_and_references(trained, features, folds):
     references = hx.reference_predictions(features.table, folds, [0])
     uniform = hx.score_oof(features.table, references["uniform"], "uniform")
     assert uniform["pooled"]["kl_all"] > 0 and uniform["per_fold"][0]["n_all"] == len(folds[0][1])
+
+
+def test_truth_reference_and_the_gap_closed(features, folds, hms_experiment_root):
+    from kerasseizure.evaluation.hms_scoring import gap_closed
+    from kerasseizure.io.synthetic import generating_vote_distributions
+
+    distributions = generating_vote_distributions(hms_experiment_root)
+    references = hx.reference_predictions(features.table, folds, [0, 1], truth=distributions)
+    truth = references["truth"]
+    expected = distributions.set_index("eeg_id").loc[truth["eeg_id"]].to_numpy()
+    np.testing.assert_array_equal(truth[list(hx.HMS_CLASSES)].to_numpy(), expected)
+    assert truth[["fold", "position"]].equals(references["uniform"][["fold", "position"]])
+    kl = {name: hx.score_oof(features.table, oof, name)["pooled"]["kl_all"] for name, oof in references.items()}
+    assert kl["truth"] < kl["train prior"] and kl["truth"] < kl["uniform"]
+    assert gap_closed(kl["truth"], kl["uniform"], kl["truth"]) == 1.0
+    assert gap_closed(kl["uniform"], kl["uniform"], kl["truth"]) == 0.0
+    assert gap_closed(kl["uniform"] + 1, kl["uniform"], kl["truth"]) < 0
+    assert np.isnan(gap_closed(0.5, 0.5, 0.5)) and np.isnan(gap_closed(None, 1.0, 0.2))
+    with pytest.raises(ValueError, match="the truth lacks 1 eeg_ids"):
+        hx.reference_predictions(features.table, folds, [0], truth=distributions.iloc[1:])

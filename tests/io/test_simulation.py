@@ -8,7 +8,7 @@ from scipy import signal as sps
 
 from kerasseizure.io import simulation as sim
 from kerasseizure.io.channels import HMS_EEG_COLUMNS, SCALP_ELECTRODES, TCP22
-from kerasseizure.io.labels import HMS_CLASSES
+from kerasseizure.io.labels import HMS_CLASSES, HMS_VOTE_COLUMNS
 
 FS = 250
 EL = list(SCALP_ELECTRODES)
@@ -225,6 +225,39 @@ def test_votes_have_two_populations_and_ambiguity():
     assert votes[i_lpd] >= 4 and votes[i_sz] >= 4
     clear = sim.annotator_votes(rng, "GRDA", 1000, noise=0.1)
     assert clear.argmax() == HMS_CLASSES.index("GRDA") and clear.max() > 850
+
+
+def test_vote_distribution_is_what_the_votes_are_drawn_from():
+    p = sim.vote_distribution("LPD", "Seizure", mix=0.6, noise=0.2)
+    assert p.sum() == pytest.approx(1.0) and (p >= 0).all()
+    # annotators see LPD 60 % of the time and Seizure 40 %, then 20 % of them pick a confusion of it
+    confused_lpd = 0.6 / len(sim.PATTERN_CONFUSIONS["LPD"])
+    confused_seizure = 0.4 / len(sim.PATTERN_CONFUSIONS["Seizure"])
+    i = {name: HMS_CLASSES.index(name) for name in HMS_CLASSES}
+    assert p[i["LPD"]] == pytest.approx(0.8 * 0.6 + 0.2 * confused_seizure)
+    assert p[i["GRDA"]] == 0.0  # a confusion of neither LPD nor Seizure
+    votes = sum(sim.annotator_votes(np.random.default_rng(seed), "LPD", 50, "Seizure", 0.6, 0.2) for seed in range(400))
+    np.testing.assert_allclose(votes / votes.sum(), p, atol=0.01)
+    assert sim.annotator_noise(10) < sim.annotator_noise(7)
+
+
+def test_the_corpus_truth_gives_each_eeg_ids_vote_distribution(hms_root):
+    from kerasseizure.io.hms import HMSDataset
+    from kerasseizure.io.synthetic import generating_vote_distributions
+
+    truth = generating_vote_distributions(hms_root).set_index("eeg_id")
+    labels = HMSDataset(hms_root).labels.set_index("eeg_id")
+    assert set(truth.index) == set(labels.index)
+    np.testing.assert_allclose(truth.sum(axis=1), 1.0)
+    votes = labels.loc[truth.index, list(HMS_VOTE_COLUMNS)].to_numpy()
+    p = truth.to_numpy()
+    # every vote falls on a class its eeg_id's distribution allows, and the votes follow it: a
+    # class with 0 probability never gets a vote, and the pooled shares are close to the expected ones
+    assert not (votes[p == 0] > 0).any()
+    expected = (p * votes.sum(axis=1, keepdims=True)).sum(axis=0)
+    np.testing.assert_allclose(votes.sum(axis=0) / votes.sum(), expected / expected.sum(), atol=0.08)
+    with pytest.raises(FileNotFoundError, match="no synthetic ground truth"):
+        generating_vote_distributions(hms_root / "train_eegs")
 
 
 def test_unknown_names_raise():

@@ -51,6 +51,15 @@ def test_smoke_one_variant_from_a_users_preset(tmp_path):
     assert np.isfinite(table.loc["reference: uniform 1/6", "kl_all_oof"])
     assert table.loc["temporal (WaveNet)", "n_all"] > 0
     assert table.loc["both (average)", "kind"] == "not run" and table.loc["fused end to end", "kind"] == "not run"
+    # the synthetic corpus's truth: the lowest KL, 100 % of the gap from uniform; uniform closes 0 %
+    truth = table.loc["truth: the generating vote distributions (synthetic corpus)"]
+    assert truth["kl_all_oof"] < table["kl_all_oof"].drop(truth.name).min()
+    assert truth["gap_all"] == 1.0 and table.loc["reference: uniform 1/6", "gap_all"] == 0.0
+    uniform = table.loc["reference: uniform 1/6", "kl_all_oof"]
+    temporal = table.loc["temporal (WaveNet)"]
+    assert temporal["gap_all"] == pytest.approx((uniform - temporal["kl_all_oof"]) / (uniform - truth["kl_all_oof"]),
+                                                abs=1e-4)
+    assert "| gap closed (all / ≥10) |" in (results / "table.md").read_text()
     record = json.loads((tmp_path / "results" / "record.json").read_text())
     assert record["config"]["preset"] == "smoke" and list(record["config"]["variants"]) == ["temporal"]
 

@@ -30,7 +30,9 @@ from kerasseizure.io.simulation.seizures import (
     SEIZURE_MORPHOLOGY, SeizureActivity, SeizureSignature, channel_involvement, draw_seizure_duration,
     draw_seizure_signature, jitter_signature, rhythm_waveform, simulate_seizure,
 )
-from kerasseizure.io.simulation.votes import PATTERN_CONFUSIONS, annotator_votes, draw_vote_count
+from kerasseizure.io.simulation.votes import (
+    PATTERN_CONFUSIONS, annotator_noise, annotator_votes, draw_vote_count, vote_distribution,
+)
 
 __all__ = [
     "ELECTRODE_POSITIONS", "BackgroundProfile", "band_noise", "colored_noise", "draw_background_profile",
@@ -38,5 +40,5 @@ __all__ = [
     "PATTERN_MORPHOLOGY", "PatternSignature", "draw_pattern_signature", "pattern_field", "simulate_pattern",
     "SEIZURE_MORPHOLOGY", "SeizureActivity", "SeizureSignature", "channel_involvement", "draw_seizure_duration",
     "draw_seizure_signature", "jitter_signature", "rhythm_waveform", "simulate_seizure",
-    "PATTERN_CONFUSIONS", "annotator_votes", "draw_vote_count",
+    "PATTERN_CONFUSIONS", "annotator_noise", "annotator_votes", "draw_vote_count", "vote_distribution",
 ]

@@ -24,11 +24,19 @@ def draw_vote_count(rng, high_vote_fraction=0.25):
     return int(rng.choice(np.arange(1, 8), p=[0.2, 0.14, 0.36, 0.1, 0.08, 0.06, 0.06]))
 
 
-def annotator_votes(rng, kind, n_votes, second_kind=None, mix=1.0, noise=0.2):
-    """Votes of `n_votes` simulated annotators, in HMS_CLASSES order (ints summing to n_votes).
+def annotator_noise(n_votes):
+    """The share of annotators who pick a plausible confusion of what they saw: fewer for the
+    >= 10-vote segments (the experts who also labelled the test set) than for the 1-7-vote ones."""
+    return 0.12 if n_votes >= 10 else 0.25
+
+
+def vote_distribution(kind, second_kind=None, mix=1.0, noise=0.2):
+    """The probabilities, in HMS_CLASSES order, with which one simulated annotator votes for each class.
 
     Each annotator sees pattern `kind` with probability `mix` and `second_kind` otherwise (the
-    ambiguous cases), and with probability `noise` picks a plausible confusion of what they saw.
+    ambiguous cases), and with probability `noise` picks a plausible confusion of what they saw
+    (`PATTERN_CONFUSIONS`). A model that predicts this distribution scores the lowest expected KL
+    the corpus allows: the truth row of the synthetic tables.
     """
     classes = list(HMS_CLASSES)
     probs = np.zeros(len(classes))
@@ -44,4 +52,10 @@ def annotator_votes(rng, kind, n_votes, second_kind=None, mix=1.0, noise=0.2):
             for option in options:
                 confused[classes.index(option)] += p / len(options)
     probs = (1.0 - noise) * probs + noise * confused
-    return rng.multinomial(n_votes, probs / probs.sum())
+    return probs / probs.sum()
+
+
+def annotator_votes(rng, kind, n_votes, second_kind=None, mix=1.0, noise=0.2):
+    """Votes of `n_votes` simulated annotators, in HMS_CLASSES order (ints summing to n_votes),
+    drawn from `vote_distribution(kind, second_kind, mix, noise)`."""
+    return rng.multinomial(n_votes, vote_distribution(kind, second_kind, mix, noise))

@@ -21,7 +21,7 @@ re-exported here.
 from kerasseizure.io.synthetic.common import load_truth
 from kerasseizure.io.synthetic.hms import (
     HMS_CLASS_SHARES, HMS_PRESETS, HMS_SPECTROGRAM_COLUMNS, HMS_SPECTROGRAM_FFT_BINS, HMS_SPECTROGRAM_FREQS,
-    hms_spectrogram, make_hms_corpus,
+    generating_vote_distributions, hms_spectrogram, make_hms_corpus,
 )
 from kerasseizure.io.synthetic.tusz import (
     DEFAULT_MONTAGES, DEFAULT_RATES, TUSZ_PRESETS, TUSZ_VERSIONS, make_tusz_corpus,
@@ -29,7 +29,7 @@ from kerasseizure.io.synthetic.tusz import (
 from kerasseizure.io.synthetic.tusz_files import LBL_SYMBOLS
 
 __all__ = [
-    "load_truth", "make_tusz_corpus", "make_hms_corpus", "hms_spectrogram",
+    "load_truth", "make_tusz_corpus", "make_hms_corpus", "hms_spectrogram", "generating_vote_distributions",
     "TUSZ_VERSIONS", "TUSZ_PRESETS", "DEFAULT_RATES", "DEFAULT_MONTAGES", "LBL_SYMBOLS",
     "HMS_PRESETS", "HMS_CLASS_SHARES", "HMS_SPECTROGRAM_COLUMNS", "HMS_SPECTROGRAM_FFT_BINS",
     "HMS_SPECTROGRAM_FREQS",

@@ -17,7 +17,7 @@ from kerasseizure.io.channels import HMS_CHAINS, HMS_EEG_COLUMNS
 from kerasseizure.io.hms import HMS_EEG_FS, HMS_SPECTROGRAM_BINS, HMS_SPECTROGRAM_REGIONS
 from kerasseizure.io.labels import HMS_CLASSES, HMS_TEST_COLUMNS, HMS_TRAIN_COLUMNS, HMS_VOTE_COLUMNS
 from kerasseizure.io.synthetic.common import (
-    _prepare_out, _resolve, _write_csv, csv_sink, exact_counts, writer_fingerprint,
+    _prepare_out, _resolve, _write_csv, csv_sink, exact_counts, load_truth, writer_fingerprint,
 )
 
 # Size presets, as TUSZ_PRESETS: "tests" (unit and round-trip tests), "demo" (the pipeline end to
@@ -318,8 +318,7 @@ def make_hms_corpus(out_dir, n_eegs=None, seed=0, size="tests", *, n_test=None, 
                         chunk[:, int(nan_rng.integers(0, 19))] = np.nan
                 folder = "test_eegs" if rec.test else "train_eegs"
                 _write_parquet(root / folder / f"{eeg_id}.parquet", pd.DataFrame(chunk, columns=list(HMS_EEG_COLUMNS)))
-                expert = n_votes >= 10
-                votes = sim.annotator_votes(rng, kind, n_votes, second, mix, noise=0.12 if expert else 0.25)
+                votes = sim.annotator_votes(rng, kind, n_votes, second, mix, noise=sim.annotator_noise(n_votes))
                 consensus = HMS_CLASSES[int(np.argmax(votes))]
                 truth = dict(eeg_id=eeg_id, spectrogram_id=rec.spectrogram_id, patient_id=rec.patient_id,
                              pattern=kind, second_pattern=second or "", mix=round(mix, 4),
@@ -354,6 +353,25 @@ def make_hms_corpus(out_dir, n_eegs=None, seed=0, size="tests", *, n_test=None, 
         n_spectrograms=len(recordings), n_train_rows=train_rows.count, writer_sha256=writer_fingerprint(),
         **({"census": census} if census else {})))
     return root
+
+
+def generating_vote_distributions(root):
+    """Per training eeg_id, the vote distribution its votes were drawn from (the corpus's truth).
+
+    Computed from `<root>/_truth/eegs.csv` (pattern, second pattern, mix, number of votes) with
+    the writer's vote model (`simulation.vote_distribution`, `simulation.annotator_noise`).
+    Returns a DataFrame: eeg_id, then one column per class in HMS_CLASSES order. Raises
+    FileNotFoundError where `root` holds no synthetic ground truth (a real corpus).
+    """
+    eegs = load_truth(root)["eegs"]
+    probabilities = np.stack([
+        sim.vote_distribution(kind, second if isinstance(second, str) and second else None, float(mix),
+                              sim.annotator_noise(int(n_votes)))
+        for kind, second, mix, n_votes in zip(eegs["pattern"], eegs["second_pattern"], eegs["mix"], eegs["n_votes"])
+    ]) if len(eegs) else np.zeros((0, len(HMS_CLASSES)))
+    out = pd.DataFrame(probabilities, columns=list(HMS_CLASSES))
+    out.insert(0, "eeg_id", eegs["eeg_id"].to_numpy(np.int64))
+    return out
 
 
 def _listed(pair):
