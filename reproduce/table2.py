@@ -14,6 +14,9 @@ patient on one row per eeg_id):
 - proposals: fused end to end; left/right swap augmentation (each branch trained with the swap,
   then averaged: "both + swap"); two-stage "train twice" (each branch trained on the 1-7-vote
   eeg_ids, then continued on the >= 10-vote ones, then averaged); the 3D CNN (paper preset only);
+- feature baseline: a logistic regression on hand-made pattern features of the WaveNet view
+  (band powers, low-frequency peak, periodicity, lateralisation), fitted to the vote
+  distributions, C chosen inside each training fold (`experiments.hms_baseline`);
 - references: uniform 1/6 and the training fold's mean vote distribution;
 - truth (synthetic corpus only): the vote distributions the corpus drew its votes from, the
   lowest KL a model can expect; every row then gives the fraction of the uniform-to-truth gap

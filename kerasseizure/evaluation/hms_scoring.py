@@ -135,21 +135,26 @@ def reference_predictions(table, folds, fold_indices=None, truth=None):
         for k in indices:
             train, valid = folds[k]
             valid = np.asarray(valid, dtype=np.int64)
-            eeg_ids = table["eeg_id"].to_numpy(np.int64)[valid]
             if label == "uniform":
                 p = np.full((len(valid), len(HMS_CLASSES)), 1.0 / len(HMS_CLASSES))
             elif label == "train prior":
                 p = prior_probabilities(table, train, len(valid))
             else:
-                p = truth.loc[eeg_ids].to_numpy(np.float64)
-            part = pd.DataFrame(p, columns=list(HMS_CLASSES))
-            part.insert(0, "population", table["population"].to_numpy()[valid])
-            part.insert(0, "eeg_id", eeg_ids)
-            part.insert(0, "position", valid)
-            part.insert(0, "fold", int(k))
-            parts.append(part)
+                p = truth.loc[table["eeg_id"].to_numpy(np.int64)[valid]].to_numpy(np.float64)
+            parts.append(oof_part(table, k, valid, p))
         out[label] = pd.concat(parts, ignore_index=True)
     return out
+
+
+def oof_part(table, fold, positions, probabilities):
+    """One fold's rows of an out-of-fold table: fold, position, eeg_id, population, the classes."""
+    positions = np.asarray(positions, dtype=np.int64)
+    part = pd.DataFrame(np.asarray(probabilities, dtype=np.float64), columns=list(HMS_CLASSES))
+    part.insert(0, "population", table["population"].to_numpy()[positions])
+    part.insert(0, "eeg_id", table["eeg_id"].to_numpy(np.int64)[positions])
+    part.insert(0, "position", positions)
+    part.insert(0, "fold", int(fold))
+    return part
 
 
 def gap_closed(kl, uniform, truth):

@@ -4,7 +4,8 @@
 Each trained row is one variant cross-validated by `experiments.hms.run_cv` (GroupKFold(5) by
 patient, the starters' protocol) and scored by the competition's KL divergence on the pooled
 out-of-fold predictions; an "average" row averages its variants' out-of-fold probabilities; the
-"reference" rows need no model (uniform 1/6, the training fold's class prior and, on a synthetic
+The "baseline" row fits a logistic regression to hand-made pattern features of the WaveNet view
+(`experiments.hms_baseline`), as table 1 has its IBM-feature baselines. The "reference" rows need no model (uniform 1/6, the training fold's class prior and, on a synthetic
 corpus, the truth: the vote distributions the corpus drew its votes from, the floor of the KL).
 
 >>> [row.label for row in ROWS][:3]
@@ -33,6 +34,7 @@ ROWS = (
     Row("spatial, two-stage", "spatial_two_stage", "trained"),
     Row("both, two-stage", "temporal_two_stage+spatial_two_stage", "average"),
     Row("3D CNN (time x chain x mel)", "conv3d", "trained"),
+    Row("feature baseline (band powers, periodicity, lateralisation; logistic regression)", "features", "baseline"),
     Row("reference: uniform 1/6", "uniform", "reference"),
     Row("reference: training-fold prior", "train prior", "reference"),
     Row("truth: the generating vote distributions (synthetic corpus)", "truth", "reference"),
@@ -40,8 +42,8 @@ ROWS = (
 
 
 def row_variants(row):
-    """The variants a row trains or averages (none for a reference)."""
-    return () if row.kind == "reference" else tuple(row.key.split("+"))
+    """The variants a row trains or averages (none for a reference or the feature baseline)."""
+    return () if row.kind in ("reference", "baseline") else tuple(row.key.split("+"))
 
 
 def variant_configs(settings, seed):
@@ -162,6 +164,8 @@ class HarmfulActivityExperiment:
         is synthetic; known after `prepare`)."""
         if row.key == "truth":
             return self.truth is not None
+        if row.kind == "baseline":
+            return self.features is not None and "wavenet" in self.features.arrays
         return all(v in self.configs for v in row_variants(row))
 
     def run_variant(self, variant):
@@ -193,6 +197,14 @@ class HarmfulActivityExperiment:
                 raise ValueError(f"row {row.label!r} needs a synthetic corpus (its _truth/ folder); {self.root} "
                                  "has none")
             oof = hx.reference_predictions(table, self.all_folds(), self.fold_indices, self.truth)[row.key]
+            return {PROTOCOL: hx.score_oof(table, oof, row.label)}
+        if row.kind == "baseline":
+            from kerasseizure.experiments.hms_baseline import vote_baseline_predictions
+
+            if not self.runnable(row):
+                raise ValueError(f"row {row.label!r} needs the eeg view, which no variant of this preset uses")
+            oof, chosen = vote_baseline_predictions(self.features, self.all_folds(), self.fold_indices, self.seed)
+            self.log(f"{row.label}: C per fold {({k: v['c'] for k, v in chosen.items()})}")
             return {PROTOCOL: hx.score_oof(table, oof, row.label)}
         if not self.runnable(row):
             missing = [v for v in row_variants(row) if v not in self.configs]
@@ -236,6 +248,8 @@ class HarmfulActivityExperiment:
         data = {"root": str(self.root), "eeg_ids": int(len(self.features.table)),
                 "patients": int(self.features.table["patient_id"].nunique())}
         notes = [f"{row.label}: averages trained variants, nothing to train" for row in rows if row.kind == "average"]
+        notes += [f"{row.label}: a logistic regression on hand-made features, seconds" for row in rows
+                  if row.kind == "baseline"]
         return plan_lib.assemble(self.name, preset, self.seed, data, features, entries, notes)
 
     def _plan_variant(self, variant, steps, warmup):

@@ -60,6 +60,8 @@ def test_smoke_one_variant_from_a_users_preset(tmp_path):
     assert temporal["gap_all"] == pytest.approx((uniform - temporal["kl_all_oof"]) / (uniform - truth["kl_all_oof"]),
                                                 abs=1e-4)
     assert "| gap closed (all / ≥10) |" in (results / "table.md").read_text()
+    baseline = table.loc[table["kind"] == "baseline"]
+    assert len(baseline) == 1 and np.isfinite(baseline["kl_all_oof"]).all() and (baseline["n_all"] > 0).all()
     record = json.loads((tmp_path / "results" / "record.json").read_text())
     assert record["config"]["preset"] == "smoke" and list(record["config"]["variants"]) == ["temporal"]
 
