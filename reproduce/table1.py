@@ -88,12 +88,12 @@ def run(args):
             cv_results[(proto_key, row.key)] = cv
         timings[row.key] = time.monotonic() - t
 
-    scores = {}
-    for (proto_key, key), cv in cv_results.items():
-        s = cv.summary
-        scores[(proto_key, key)] = {"folds_run": len(cv.folds),
-                                    **{f"{m}_{stat}": s[m][stat] for m in ("window_f1", "seizure_f1")
-                                       for stat in ("mean", "std")}}
+    # the rows, then (synthetic corpus) the majority-type reference and the truth
+    scored = {line: (len(cv.folds), cv.summary) for line, cv in cv_results.items()}
+    scored.update({line: (ref["folds_run"], ref["summary"]) for line, ref in experiment.reference_scores().items()})
+    scores = {line: {"folds_run": folds_run, **{f"{m}_{stat}": summary[m][stat] for m in ("window_f1", "seizure_f1")
+                                                 for stat in ("mean", "std")}}
+              for line, (folds_run, summary) in scored.items()}
     table = results_table(scores, protocols)
     stats = corpus_statistics({v: f["fft"] for v, f in features.items()})
     description = (", ".join(f"v{v}: {len(f['fft'].seizures)} seizures" for v, f in features.items())

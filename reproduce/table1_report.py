@@ -1,6 +1,8 @@
 """Table 1's report: corpus statistics, the results table, its Markdown and notes, and figures.
 
-Used by `reproduce.table1`; the rows are those of `kerasseizure.experiments.seizure_types.ROWS`.
+Used by `reproduce.table1`; the rows are those of `kerasseizure.experiments.seizure_types.ROWS`,
+then, on a synthetic corpus, the majority-type reference and the truth
+(`SeizureTypeExperiment.reference_scores`) with the share of the gap between them each row closes.
 """
 
 import json
@@ -11,6 +13,11 @@ import numpy as np
 from kerasseizure.experiments.seizure_types import ROWS
 
 NAME = "table1"
+# (label, key, kind) of the reference lines `SeizureTypeExperiment.reference_scores` gives.
+REFERENCE_ROWS = (
+    ("reference: the training fold's majority type", "prior", "reference"),
+    ("truth: each window's simulated type (synthetic corpus)", "truth", "truth"),
+)
 SES_MAPS = ("log spectrum", "spectral-residual saliency", "center-surround saliency")
 
 
@@ -45,6 +52,10 @@ def _fmt(mean, std):
     return "n/a" if mean is None or not np.isfinite(mean) else f"{mean:.3f} ± {std:.3f}"
 
 
+def _percent(value):
+    return "—" if value is None or not np.isfinite(value) else f"{100 * value:.0f} %"
+
+
 def _published(row, protocol):
     from reproduce.published import published_figures
 
@@ -56,7 +67,7 @@ def results_table(scores, protocols):
     import pandas as pd
 
     lines = []
-    for row, key, kind in ROWS:
+    for row, key, kind in (*ROWS, *REFERENCE_ROWS):
         for proto in protocols:
             s = scores.get((proto["key"], key))
             if s is None:
@@ -70,7 +81,21 @@ def results_table(scores, protocols):
                 "published_f1": "; ".join(f"{p['value']:g}" for p in published),
                 "published_source": "; ".join(p["source"] for p in published),
             })
-    return pd.DataFrame(lines)
+    table = pd.DataFrame(lines)
+    for metric in ("window_f1", "seizure_f1"):
+        table[f"{metric}_gap"] = [_gap(table, line, metric) for line in table.itertuples()] if len(table) else []
+    return table
+
+
+def _gap(table, line, metric):
+    """(row - majority reference) / (truth - majority reference) of one line's protocol; NaN without a truth."""
+    same = table[(table["protocol"] == line.protocol) & (table["version"] == line.version)].set_index("kind")
+    if "truth" not in same.index or "reference" not in same.index:
+        return float("nan")
+    prior, truth = same.loc["reference", f"{metric}_mean"], same.loc["truth", f"{metric}_mean"]
+    if truth - prior <= 0:
+        return float("nan")
+    return round((getattr(line, f"{metric}_mean") - prior) / (truth - prior), 4)
 
 
 def _column(table, protocol):
@@ -87,7 +112,9 @@ def markdown(table, stats, protocols, banner, notes):
     header = ["model"] + [_column(table, p) for p in protocols] + ["published"]
     out.append("| " + " | ".join(header) + " |")
     out.append("|" + "---|" * len(header))
-    for row, _, _ in ROWS:
+    for row, _, kind in (*ROWS, *REFERENCE_ROWS):
+        if kind in ("reference", "truth") and not (table["model"] == row).any():
+            continue  # a real corpus: no reference lines
         cells = [row]
         for proto in protocols:
             line = table[(table["model"] == row) & (table["protocol"] == proto["protocol"])
@@ -102,6 +129,20 @@ def markdown(table, stats, protocols, banner, notes):
         pub = published_figures(NAME, row)
         cells.append("; ".join(f"{p['value']:g} ({p['protocol']}; {p['source']})" for p in pub) or "—")
         out.append("| " + " | ".join(cells) + " |")
+    if table["window_f1_gap"].notna().any():
+        out += ["", "## Gap closed: (row - majority type) / (truth - majority type), window / seizure", "",
+                "0 % is no better than predicting the training fold's majority type for every window, 100 % "
+                "is the truth line (each window's type wherever the simulated seizure shows in it).", "",
+                "| model | " + " | ".join(_column(table, p) for p in protocols) + " |",
+                "|---|" + "---|" * len(protocols)]
+        for row, _, kind in ROWS:
+            cells = []
+            for proto in protocols:
+                line = table[(table["model"] == row) & (table["protocol"] == proto["protocol"])
+                             & (table["version"] == proto["version"])]
+                cells.append("—" if line.empty else
+                             f"{_percent(line.iloc[0].window_f1_gap)} / {_percent(line.iloc[0].seizure_f1_gap)}")
+            out.append(f"| {row} | " + " | ".join(cells) + " |")
     out += ["", "## Corpus statistics (benchmark seizures: train + dev pooled, MYSZ excluded)", "",
             "| version | type | seizures | patients | windows | published seizures | published patients |",
             "|---|---|---|---|---|---|---|"]

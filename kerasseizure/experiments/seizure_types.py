@@ -224,6 +224,40 @@ class SeizureTypeExperiment:
         """{protocol key: [(fold index, (train, valid) seizure positions)]}, the preset's first folds."""
         return self._folds
 
+    def reference_scores(self):
+        """{(protocol key, "prior" or "truth"): {"folds_run", "summary"}} on a synthetic corpus.
+
+        "prior": every window predicted as the training fold's majority type, the reference a model
+        must beat; "truth": `experiments.tusz.truth_probabilities`, the best a model can do (each
+        window's type wherever the simulated seizure shows in it). Both are scored like the rows,
+        fold by fold, on the windows the neural rows are scored on (their evaluation stride).
+        A protocol on a real corpus (no ground truth) has neither.
+        """
+        from kerasseizure.evaluation.reports import summarise
+        from kerasseizure.experiments.tusz import evaluate_probabilities, truth_probabilities
+        from kerasseizure.io.synthetic import simulated_seizure_activity
+
+        stride = self.configs[self.teacher_key].eval_window_stride
+        out = {}
+        for proto in self.protocols:
+            try:
+                activity = simulated_seizure_activity(self.roots[proto["version"]])
+            except FileNotFoundError:
+                continue
+            features = self.features[proto["version"]]["fft"]
+            classes = np.eye(len(features.classes))
+            scored = {"prior": [], "truth": []}
+            for _, (train, valid) in self.folds()[proto["key"]]:
+                rows = features.window_positions(valid, stride)
+                trained_on = features.windows["label_index"].to_numpy()[features.window_positions(train)]
+                majority = int(np.bincount(trained_on, minlength=len(classes)).argmax())
+                scored["prior"].append(evaluate_probabilities(features, rows, classes[np.full(len(rows), majority)]))
+                scored["truth"].append(evaluate_probabilities(
+                    features, rows, truth_probabilities(features, rows, activity, majority)))
+            for key, metrics in scored.items():
+                out[(proto["key"], key)] = {"folds_run": len(metrics), "summary": summarise(metrics)}
+        return out
+
     def row(self, label):
         """The `Row` named `label` (label or key)."""
         return find_row(self.rows, label, self.name)

@@ -346,6 +346,42 @@ def evaluate_probabilities(features, rows, probs):
                                  windows["label_index"].to_numpy()[rows])
 
 
+def truth_probabilities(features, rows, activity, fallback):
+    """The best a model can do on a synthetic corpus: one-hot probabilities of window rows `rows`.
+
+    A window at least half inside its seizure's simulated activity (`activity`:
+    `io.synthetic.simulated_seizure_activity`) gets its seizure's type; any other window (the
+    annotation starts before the simulated onset or ends after the offset) shows only background,
+    so no model can know its type: it gets class `fallback` (the training fold's majority).
+
+    Args:
+        features: TUSZFeatures of the synthetic corpus.
+        rows: window rows (positions in `features.windows`).
+        activity: the corpus's simulated seizure activity.
+        fallback: the class index of the windows without activity.
+    """
+    windows = features.windows.iloc[np.asarray(rows, dtype=np.int64)]
+    spans = {}
+    for path, start, onset, offset in zip(activity["edf_path"], activity["start"], activity["signal_onset"],
+                                          activity["signal_offset"]):
+        spans.setdefault(str(path), []).append((float(start), float(onset), float(offset)))
+    by_seizure = {}
+    for position in np.unique(windows["seizure"].to_numpy()):
+        seizure = features.seizures.iloc[int(position)]
+        found = [(onset, offset) for start, onset, offset in spans.get(str(seizure["edf_path"]), [])
+                 if abs(start - float(seizure["start"])) < 1e-3]  # annotation files round to 0.1 ms
+        if not found:
+            raise ValueError(f"{seizure['edf_path']}: no simulated activity in the truth for the seizure at "
+                             f"{float(seizure['start']):g} s: not the corpus the truth describes")
+        by_seizure[int(position)] = found[0]
+    onset, offset = np.array([by_seizure[int(s)] for s in windows["seizure"]], dtype=np.float64).reshape(-1, 2).T
+    wl = float(features.config["params"]["wl"])
+    start = windows["start_seconds"].to_numpy(np.float64)
+    inside = np.clip(np.minimum(start + wl, offset) - np.maximum(start, onset), 0.0, None) >= wl / 2
+    classes = np.where(inside, windows["label_index"].to_numpy(), int(fallback))
+    return np.eye(len(features.classes))[classes]
+
+
 def _fold_result(features, rows, probs, extra, more_metrics=None, more_predictions=None):
     from kerasseizure.experiments.runs import FoldResult
 

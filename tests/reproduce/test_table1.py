@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reproduce.table1_report import REFERENCE_ROWS
+
 # Shares `tusz_test_dirs` (tests/corpora.py): the same pytest-xdist worker builds it once.
 pytestmark = pytest.mark.xdist_group("tusz_test_dirs")
 
@@ -16,6 +18,7 @@ os.environ.setdefault("KERASSEIZURE_PROGRESS", "0")
 FIGURES = [f"{kind}_{protocol}.png" for kind in ("confusion_ensemble", "per_class_f1")
            for protocol in ("seizure-wise-v1.4.0", "seizure-wise-v1.5.2", "patient-wise-v1.5.2")] + [
     "learning_curves.png", "examples_eeg.png", "examples_ses.png"]
+REFERENCE_NAMES = [label for label, _, _ in REFERENCE_ROWS]
 ROW_NAMES = ["AdaBoost", "SGD", "gradient boosting", "k-NN", "SeizureNet single member", "SeizureNet ensemble",
              "student alone", "student distilled from SeizureNet"]
 
@@ -41,8 +44,8 @@ def test_test_preset_end_to_end_resumes_identically(tmp_path, capsys):
                 "--synthetic-dir", str(tmp_path / "data"), "--quiet"]) == 0
     results = _run(tmp_path, "test")
     table = pd.read_csv(results / "table.csv")
-    assert set(table["model"]) == set(ROW_NAMES)
-    assert len(table) == len(ROW_NAMES) * 3  # every row under the three protocols
+    assert set(table["model"]) == set(ROW_NAMES) | set(REFERENCE_NAMES)
+    assert len(table) == (len(ROW_NAMES) + len(REFERENCE_NAMES)) * 3  # every row under the three protocols
     assert set(zip(table["protocol"], table["version"].astype(str))) == {
         ("seizure-wise", "1.4.0"), ("seizure-wise", "1.5.2"), ("patient-wise", "1.5.2")}
     assert (table["folds_run"] == 1).all()  # the test preset runs the first fold of each protocol
@@ -101,8 +104,19 @@ def test_smoke_one_version_from_a_users_preset(tmp_path, tusz_test_dirs):
     plan = _check_plan(_run(tmp_path, preset, extra=["--plan"], shared=tusz_test_dirs))
     results = _run(tmp_path, preset, shared=tusz_test_dirs)
     table = pd.read_csv(results / "table.csv")
-    assert set(table["model"]) == set(ROW_NAMES) and set(table["version"].astype(str)) == {"1.5.2"}
+    assert set(table["model"]) == set(ROW_NAMES) | set(REFERENCE_NAMES) and set(table["version"].astype(str)) == {"1.5.2"}
     assert table[["window_f1_mean", "seizure_f1_mean"]].apply(lambda c: c.between(0, 1)).all().all()
+    # the synthetic corpus's truth: the best line, 100 % of the gap from the majority-type reference
+    lines = table.set_index(["model", "protocol"])
+    for protocol in ("seizure-wise", "patient-wise"):
+        truth, prior = lines.loc[(REFERENCE_NAMES[1], protocol)], lines.loc[(REFERENCE_NAMES[0], protocol)]
+        assert truth["window_f1_mean"] == lines.xs(protocol, level="protocol")["window_f1_mean"].max() > 0.9
+        assert (truth["window_f1_gap"], prior["window_f1_gap"]) == (1.0, 0.0)
+        ensemble = lines.loc[("SeizureNet ensemble", protocol)]
+        assert ensemble["window_f1_gap"] == pytest.approx(
+            (ensemble["window_f1_mean"] - prior["window_f1_mean"]) / (truth["window_f1_mean"] - prior["window_f1_mean"]),
+            abs=1e-4)
+    assert "## Gap closed" in (results / "table.md").read_text(encoding="utf-8")
     record = json.loads((results / "record.json").read_text(encoding="utf-8"))
     assert record["config"]["preset"] == "smoke" and record["folds_trained"] == 16
     assert (results / "table.md").read_text(encoding="utf-8").startswith("**Data: SYNTHETIC corpus**")

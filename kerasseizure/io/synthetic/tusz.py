@@ -6,6 +6,7 @@ ground truth under `<root>/_truth/`.
 """
 
 import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,9 @@ import pandas as pd
 from kerasseizure.files import atomic_write_json, atomic_write_text
 from kerasseizure.io import simulation as sim
 from kerasseizure.io.channels import SCALP_ELECTRODES, pair_names
-from kerasseizure.io.synthetic.common import _prepare_out, _resolve, _write_csv, csv_sink, writer_fingerprint
+from kerasseizure.io.synthetic.common import (
+    _prepare_out, _resolve, _write_csv, csv_sink, load_truth, writer_fingerprint,
+)
 from kerasseizure.io.synthetic.tusz_census import plan_tusz_census
 from kerasseizure.io.synthetic.tusz_files import (
     _EDF_PHYSICAL, _csv_text, _lbl_text, _merge, _relative_dir, _tcp_pairs, _tile, _tse_text, _write_edf,
@@ -213,6 +216,20 @@ def _write_files(root, version, seed, patients, missing, recordings, seizures):
                                   version=version, fs=f.fs, **row, missing=f.number in missing))
             files.append((f, rel))
     return files, seizure_rows
+
+
+def simulated_seizure_activity(root):
+    """Per annotated seizure, where the corpus simulated its activity (the corpus's truth).
+
+    Returns a DataFrame from `<root>/_truth/seizures.csv`: edf_path (absolute, as `TUSZCorpus`
+    gives it), start and stop (the annotated event), label, signal_onset and signal_offset (the
+    simulated activity, which may start after the annotation and end before it). Raises
+    FileNotFoundError where `root` holds no synthetic ground truth (a real corpus).
+    """
+    seizures = load_truth(root)["seizures"]
+    out = seizures[["edf_path", "start", "stop", "label", "signal_onset", "signal_offset"]].copy()
+    out["edf_path"] = [str(Path(root).resolve() / path) for path in out["edf_path"]]
+    return out.reset_index(drop=True)
 
 
 def _settings(version, size, n_patients, sessions_per_patient, files_per_session, minutes_per_file,
