@@ -5,8 +5,9 @@ Each trained row is one variant cross-validated by `experiments.hms.run_cv` (Gro
 patient, the starters' protocol) and scored by the competition's KL divergence on the pooled
 out-of-fold predictions; an "average" row averages its variants' out-of-fold probabilities; the
 The "baseline" row fits a logistic regression to hand-made pattern features of the WaveNet view
-(`experiments.hms_baseline`), as table 1 has its IBM-feature baselines. The "reference" rows need no model (uniform 1/6, the training fold's class prior and, on a synthetic
-corpus, the truth: the vote distributions the corpus drew its votes from, the floor of the KL).
+(`experiments.hms_baseline`), as table 1 has its IBM-feature baselines. The "reference" rows need
+no model (uniform 1/6, the training fold's class prior and, on a synthetic corpus, the truth: the
+vote distributions the corpus drew its votes from, the floor of the KL).
 
 >>> [row.label for row in ROWS][:3]
 ['temporal (WaveNet)', 'spatial (spectrogram image)', 'both (average)']

@@ -19,9 +19,8 @@ from kerasseizure.io.channels import WAVENET_PAIRS
 PATTERN_BANDS = ((0.5, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 20.0))
 # Lags (s) searched for the periodicity: discharges at 0.5-3 Hz repeat every 0.33-2 s.
 PERIOD_LAGS = (0.3, 2.0)
-# The left-hemisphere differences of WAVENET_PAIRS (the rest are the right's, in mirror order).
-_LEFT = [k for k, (a, b) in enumerate(WAVENET_PAIRS) if a[-1] in "13579" or b[-1] in "13579"]
-_RIGHT = [k for k in range(len(WAVENET_PAIRS)) if k not in _LEFT]
+# WAVENET_PAIRS holds the left chains' differences (LL, LP) first, then the right's (RP, RL).
+_LEFT, _RIGHT = slice(0, 4), slice(4, 8)
 
 
 def pattern_feature_names():

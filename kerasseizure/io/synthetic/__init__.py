@@ -29,7 +29,8 @@ from kerasseizure.io.synthetic.tusz import (
 from kerasseizure.io.synthetic.tusz_files import LBL_SYMBOLS
 
 __all__ = [
-    "load_truth", "make_tusz_corpus", "make_hms_corpus", "hms_spectrogram", "generating_vote_distributions", "simulated_seizure_activity",
+    "load_truth", "make_tusz_corpus", "make_hms_corpus", "hms_spectrogram", "generating_vote_distributions",
+    "simulated_seizure_activity",
     "TUSZ_VERSIONS", "TUSZ_PRESETS", "DEFAULT_RATES", "DEFAULT_MONTAGES", "LBL_SYMBOLS",
     "HMS_PRESETS", "HMS_CLASS_SHARES", "HMS_SPECTROGRAM_COLUMNS", "HMS_SPECTROGRAM_FFT_BINS",
     "HMS_SPECTROGRAM_FREQS",

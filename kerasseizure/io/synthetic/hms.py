@@ -364,12 +364,10 @@ def generating_vote_distributions(root):
     FileNotFoundError where `root` holds no synthetic ground truth (a real corpus).
     """
     eegs = load_truth(root)["eegs"]
-    probabilities = np.stack([
-        sim.vote_distribution(kind, second if isinstance(second, str) and second else None, float(mix),
-                              sim.annotator_noise(int(n_votes)))
-        for kind, second, mix, n_votes in zip(eegs["pattern"], eegs["second_pattern"], eegs["mix"], eegs["n_votes"])
-    ]) if len(eegs) else np.zeros((0, len(HMS_CLASSES)))
-    out = pd.DataFrame(probabilities, columns=list(HMS_CLASSES))
+    seconds = eegs["second_pattern"].fillna("")  # "" (no second pattern) reads back as NaN
+    probabilities = [sim.vote_distribution(kind, second or None, float(mix), sim.annotator_noise(int(n_votes)))
+                     for kind, second, mix, n_votes in zip(eegs["pattern"], seconds, eegs["mix"], eegs["n_votes"])]
+    out = pd.DataFrame(np.reshape(probabilities, (-1, len(HMS_CLASSES))), columns=list(HMS_CLASSES))
     out.insert(0, "eeg_id", eegs["eeg_id"].to_numpy(np.int64))
     return out
 

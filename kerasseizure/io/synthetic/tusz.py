@@ -6,7 +6,7 @@ ground truth under `<root>/_truth/`.
 """
 
 import datetime
-from pathlib import Path
+import os
 
 import numpy as np
 import pandas as pd
@@ -228,7 +228,7 @@ def simulated_seizure_activity(root):
     """
     seizures = load_truth(root)["seizures"]
     out = seizures[["edf_path", "start", "stop", "label", "signal_onset", "signal_offset"]].copy()
-    out["edf_path"] = [str(Path(root).resolve() / path) for path in out["edf_path"]]
+    out["edf_path"] = [os.path.join(os.path.abspath(root), path) for path in out["edf_path"]]  # as TUSZCorpus
     return out.reset_index(drop=True)
 
 
