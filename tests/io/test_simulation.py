@@ -7,7 +7,7 @@ import pytest
 from scipy import signal as sps
 
 from kerasseizure.io import simulation as sim
-from kerasseizure.io.channels import HMS_EEG_COLUMNS, SCALP_ELECTRODES, TCP22
+from kerasseizure.io.channels import HMS_CHAINS, HMS_EEG_COLUMNS, SCALP_ELECTRODES, TCP22
 from kerasseizure.io.labels import HMS_CLASSES, HMS_VOTE_COLUMNS
 
 FS = 250
@@ -214,6 +214,44 @@ def test_rhythmic_delta_patterns():
     assert 0.5 < left / right < 2.0
 
 
+def bipolar(x, a, b):
+    return x[HMS_EL.index(a)] - x[HMS_EL.index(b)]
+
+
+CHAIN_PAIRS = [(a.upper(), b.upper()) for chain in HMS_CHAINS.values() for a, b in chain]
+
+
+@pytest.mark.parametrize("kind", ["Seizure", "LPD", "GPD", "LRDA", "GRDA"])
+def test_pattern_amplitude_is_measured_as_acns_does(kind):
+    # ACNS absolute amplitude: typical peak to trough in the longitudinal bipolar derivation where
+    # the pattern is largest. Generalized patterns used to cancel in that montage (GPD ~3 uV rms).
+    for seed in range(4):
+        sig, x = pattern(kind, seed=seed, amplitude_uv=100.0)
+        ptp = max(np.percentile(d, 99.5) - np.percentile(d, 0.5) for d in (bipolar(x, a, b) for a, b in CHAIN_PAIRS))
+        # 100 uV before the slow waxing and waning (0.6-1.4 x) of the whole pattern.
+        assert 60.0 < ptp < 160.0, (kind, seed, ptp)
+
+
+def test_generalized_patterns_have_a_predominance():
+    # Bilateral and symmetric, with the maximum where the signature puts it (frontal: ACNS's
+    # "frontally predominant", anterior amplitude well above posterior).
+    for kind in ("GPD", "GRDA"):
+        sig, x = pattern(kind, center="FZ")
+        rms = x.std(axis=1)
+        anterior = rms[[HMS_EL.index(e) for e in ("FP1", "FP2", "F3", "F4")]].mean()
+        posterior = rms[[HMS_EL.index(e) for e in ("P3", "P4", "O1", "O2")]].mean()
+        assert anterior > 1.5 * posterior
+        assert rms[HMS_EL.index("F3")] == pytest.approx(rms[HMS_EL.index("F4")], rel=1e-6)
+    centers = {sim.draw_pattern_signature("GRDA", np.random.default_rng(s)).center for s in range(40)}
+    assert centers == {"FZ", "CZ", "PZ"}
+
+
+def test_bipolar_amplitude_needs_a_field_that_shows():
+    field = np.ones(len(HMS_EL))
+    with pytest.raises(ValueError, match="longitudinal bipolar"):
+        sim.bipolar_amplitude(field, HMS_EL)
+
+
 def test_votes_have_two_populations_and_ambiguity():
     rng = np.random.default_rng(0)
     counts = np.array([sim.draw_vote_count(rng, 0.25) for _ in range(2000)])
@@ -267,3 +305,16 @@ def test_unknown_names_raise():
         sim.draw_pattern_signature("Spikes", np.random.default_rng(0))
     with pytest.raises(ValueError):
         sim.electrode_positions(["FP1", "XX9"])
+
+
+def test_every_hms_pattern_shows_in_the_wavenet_differences():
+    # Before ACNS-style amplitudes, GPD and GRDA sat at -20 and -14 dB (median) here: hidden.
+    for kind in HMS_CLASSES:
+        visibility = sim.pattern_visibility(kind, n_patients=12)
+        assert np.median(visibility) > -8.0, (kind, visibility)
+
+
+def test_visibility_needs_the_montage_electrodes():
+    with pytest.raises(ValueError, match="not among the simulated electrodes"):
+        sim.montage_visibility(lambda rng, el, n, fs: np.zeros((len(el), n)), ["FP1", "F7"], [("FP1", "T3")],
+                               population="icu", n_patients=1)

@@ -459,9 +459,10 @@ def test_hms_spectrogram_matches_its_eeg(hms):
         local = hms_spectrogram(eeg[shift * 200:, :19])
         spec = pd.read_parquet(hms / "train_spectrograms" / f"{g.spectrogram_id.iloc[0]}.parquet").to_numpy()[:, 1:]
         first = (start + shift) // 2
-        rows = range(2, local.shape[0] - 2)    # windows fully inside the EEG file
-        np.testing.assert_allclose(local[list(rows)], spec[[first + r for r in rows]], rtol=2e-2, atol=1e-3)
-        checked += 1
+        # windows fully inside the EEG file, less the rows the writer blanked (signal lost)
+        rows = [r for r in range(2, local.shape[0] - 2) if not np.isnan(spec[first + r]).any()]
+        np.testing.assert_allclose(local[rows], spec[[first + r for r in rows]], rtol=2e-2, atol=1e-3)
+        checked += len(rows) > 0
     assert checked
 
 

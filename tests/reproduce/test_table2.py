@@ -110,7 +110,8 @@ def test_test_preset_writes_every_artefact_and_resumes(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_quick_preset_beats_the_references(tmp_path):
-    """Every row the quick preset trains beats both references (set TABLE2_QUICK_RESULTS to check a run)."""
+    """Every row the quick preset trains beats both references, and learning shows on the >= 10-vote
+    eeg_ids (set TABLE2_QUICK_RESULTS to check a run)."""
     results = os.environ.get("TABLE2_QUICK_RESULTS")
     if not results:
         _run(tmp_path, "quick")
@@ -125,6 +126,9 @@ def test_quick_preset_beats_the_references(tmp_path):
                                   "spatial + L/R swap"]
     for row in scored.index:
         assert csv.loc[row, "kl_all_oof"] < min(uniform, prior), row
-    # the paper's finding: the average of the two branches beats each branch
-    both = csv.loc["both (average)", "kl_all_oof"]
-    assert both < csv.loc[["temporal (WaveNet)", "spatial (spectrogram image)"], "kl_all_oof"].min()
+    # learning that shows on the experts' eeg_ids too (issue #17): the image model, the average and
+    # the feature baseline close >= 10 % of the gap from uniform to the truth there (the image model
+    # and the average closed 1 % and 4 % before the simulated patterns followed ACNS's amplitudes)
+    for row in ("spatial (spectrogram image)", "both (average)",
+                "feature baseline (band powers, periodicity, lateralisation; logistic regression)"):
+        assert csv.loc[row, "gap_high"] >= 0.10, row

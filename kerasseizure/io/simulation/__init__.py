@@ -15,8 +15,9 @@ The model, in short (docs/synthetic.md has the full list and the limits):
 
 Modules: `background` (10-20 electrode geometry, noise primitives, ECG, `BackgroundProfile`,
 `simulate_background`), `seizures` (TUSZ seizure types: `SeizureSignature`, `simulate_seizure`,
-`channel_involvement`), `hms_patterns` (the HMS classes: `PatternSignature`, `simulate_pattern`)
-and `votes` (annotator votes of the HMS labels). Every public name is re-exported here.
+`channel_involvement`), `hms_patterns` (the HMS classes: `PatternSignature`, `simulate_pattern`),
+`votes` (annotator votes of the HMS labels) and `visibility` (how far simulated activity stands
+out of its background in a bipolar montage). Every public name is re-exported here.
 """
 
 from kerasseizure.io.simulation.background import (
@@ -24,12 +25,13 @@ from kerasseizure.io.simulation.background import (
     electrode_positions, narrowband_noise, simulate_background, spatial_kernel,
 )
 from kerasseizure.io.simulation.hms_patterns import (
-    PATTERN_MORPHOLOGY, PatternSignature, draw_pattern_signature, pattern_field, simulate_pattern,
+    PATTERN_MORPHOLOGY, PatternSignature, bipolar_amplitude, draw_pattern_signature, pattern_field, simulate_pattern,
 )
 from kerasseizure.io.simulation.seizures import (
     SEIZURE_MORPHOLOGY, SeizureActivity, SeizureSignature, channel_involvement, draw_seizure_duration,
     draw_seizure_signature, jitter_signature, rhythm_waveform, simulate_seizure,
 )
+from kerasseizure.io.simulation.visibility import montage_visibility, pattern_visibility, seizure_visibility
 from kerasseizure.io.simulation.votes import (
     PATTERN_CONFUSIONS, annotator_noise, annotator_votes, draw_vote_count, vote_distribution,
 )
@@ -37,7 +39,8 @@ from kerasseizure.io.simulation.votes import (
 __all__ = [
     "ELECTRODE_POSITIONS", "BackgroundProfile", "band_noise", "colored_noise", "draw_background_profile",
     "ecg_trace", "electrode_positions", "narrowband_noise", "simulate_background", "spatial_kernel",
-    "PATTERN_MORPHOLOGY", "PatternSignature", "draw_pattern_signature", "pattern_field", "simulate_pattern",
+    "PATTERN_MORPHOLOGY", "PatternSignature", "bipolar_amplitude", "draw_pattern_signature", "pattern_field",
+    "simulate_pattern", "montage_visibility", "pattern_visibility", "seizure_visibility",
     "SEIZURE_MORPHOLOGY", "SeizureActivity", "SeizureSignature", "channel_involvement", "draw_seizure_duration",
     "draw_seizure_signature", "jitter_signature", "rhythm_waveform", "simulate_seizure",
     "PATTERN_CONFUSIONS", "annotator_noise", "annotator_votes", "draw_vote_count", "vote_distribution",

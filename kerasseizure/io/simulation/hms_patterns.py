@@ -5,6 +5,7 @@ import dataclasses
 
 import numpy as np
 
+from kerasseizure.io.channels import HMS_CHAINS
 from kerasseizure.io.labels import HMS_CLASSES
 from kerasseizure.io.simulation.background import (
     _MUSCLE_WEIGHTS, _distances_to, _weights, band_noise, electrode_positions, spatial_kernel,
@@ -12,16 +13,24 @@ from kerasseizure.io.simulation.background import (
 from kerasseizure.io.simulation.seizures import rhythm_waveform
 
 # HMS pattern parameters (ACNS 2021 critical-care EEG terminology): discharge rates and rhythm
-# frequencies in Hz, amplitudes in uV.
+# frequencies in Hz; amplitudes in uV as ACNS measures them, peak to trough in the longitudinal
+# bipolar derivation where the pattern is largest (mostly its "medium" range, 50-199 uV, some
+# "high", >= 200 uV). "Other" (diffuse polymorphic slowing) has no field: its amplitude is the
+# slowing's standard deviation per electrode.
 PATTERN_MORPHOLOGY = {
-    "Seizure": dict(freq=(3.0, 9.0), amp=(60, 150)),
-    "LPD": dict(freq=(0.6, 1.6), amp=(80, 200)),
-    "GPD": dict(freq=(0.7, 2.2), amp=(60, 160)),
-    "LRDA": dict(freq=(1.0, 2.8), amp=(50, 120)),
-    "GRDA": dict(freq=(1.0, 2.8), amp=(40, 100)),
+    "Seizure": dict(freq=(3.0, 9.0), amp=(70, 250)),
+    "LPD": dict(freq=(0.6, 1.6), amp=(50, 250)),
+    "GPD": dict(freq=(0.7, 2.2), amp=(50, 200)),
+    "LRDA": dict(freq=(1.0, 2.8), amp=(50, 150)),
+    "GRDA": dict(freq=(1.0, 2.8), amp=(40, 150)),
     "Other": dict(freq=(0.5, 4.0), amp=(15, 40)),
 }
 _LATERAL_CENTERS = {"left": ("F7", "T3", "C3", "F3", "T5"), "right": ("F8", "T4", "C4", "F4", "T6")}
+# Generalized patterns are bilateral and symmetric with a predominance (ACNS main term 1): most
+# often frontal (GRDA is typically frontally predominant), else midline or posterior.
+_GENERALIZED_CENTERS = (("FZ", 0.6), ("CZ", 0.25), ("PZ", 0.15))
+# The longitudinal bipolar derivations (the HMS chains) in which ACNS measures amplitude.
+_BIPOLAR_PAIRS = tuple((a.upper(), b.upper()) for chain in HMS_CHAINS.values() for a, b in chain)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,12 +63,14 @@ def draw_pattern_signature(kind, rng, side=None):
     generalized = bool(rng.random() < 0.4) if kind == "Seizure" else kind in ("GPD", "GRDA", "Other")
     if kind == "LRDA":
         lateral = _LATERAL_CENTERS[side][rng.integers(2)]  # frontotemporal
-    center = ("FZ" if kind != "GPD" else ("FZ", "CZ")[rng.integers(2)]) if generalized else lateral
+    names, shares = zip(*_GENERALIZED_CENTERS)
+    predominance = names[rng.choice(len(names), p=shares)]
+    center = predominance if generalized else lateral
     return PatternSignature(
         kind=kind, frequency=float(rng.uniform(*m["freq"])), amplitude_uv=float(rng.uniform(*m["amp"])),
         side="both" if generalized else side, center=center,
-        spread=float(rng.uniform(0.8, 1.2) if generalized else rng.uniform(0.45, 0.8)),
-        floor=float(rng.uniform(0.5, 0.75) if generalized else 0.0),
+        spread=float(rng.uniform(0.5, 0.75) if generalized else rng.uniform(0.35, 0.6)),
+        floor=float(rng.uniform(0.05, 0.2) if generalized else 0.0),
         triphasic=float(rng.uniform(0.3, 1.0) if kind == "GPD" else rng.uniform(0.0, 0.3)),
         generalized=generalized,
         harmonics=(float(rng.uniform(0, 0.4)), float(rng.uniform(0, 2 * np.pi)),
@@ -78,6 +89,17 @@ def pattern_field(signature, electrodes):
     return field
 
 
+def bipolar_amplitude(field, electrodes):
+    """The largest |field(a) - field(b)| over the longitudinal bipolar derivations (the HMS chains)
+    whose two electrodes are in `electrodes`: what a unit pattern with this field shows where it
+    is largest in that montage."""
+    index = {name.upper(): i for i, name in enumerate(electrodes)}
+    gains = [abs(field[index[a]] - field[index[b]]) for a, b in _BIPOLAR_PAIRS if a in index and b in index]
+    if not gains or max(gains) <= 0:
+        raise ValueError("the field shows in no longitudinal bipolar derivation of these electrodes")
+    return max(gains)
+
+
 def _discharge_kernel(fs, triphasic, sharp_s=0.025):
     t = np.arange(-int(0.1 * fs), int(0.7 * fs)) / fs
     sharp = -np.exp(-0.5 * (t / sharp_s) ** 2)                   # surface-negative sharp wave
@@ -89,6 +111,9 @@ def _discharge_kernel(fs, triphasic, sharp_s=0.025):
 def simulate_pattern(signature, electrodes, n_samples, fs, rng, strength=1.0):
     """HMS pattern activity [electrodes, n_samples] (uV) to add to a background.
 
+    Its typical peak-to-trough amplitude (0.5-99.5 percentiles, before the slow waxing and waning)
+    in the longitudinal bipolar derivation where it is largest is `signature.amplitude_uv`, as
+    ACNS measures amplitude; "Other" has no field (see PATTERN_MORPHOLOGY).
     `strength` scales it (mixtures of two patterns in ambiguous cases use strengths < 1).
     """
     s = signature
@@ -124,4 +149,7 @@ def simulate_pattern(signature, electrodes, n_samples, fs, rng, strength=1.0):
         gate = (band_noise(rng, 1, n, fs, 0.0, 0.1, edge=0.05)[0] > 1.0).astype(float)
         muscle = _weights(_MUSCLE_WEIGHTS, electrodes)[:, None] * emg * gate
         return strength * s.amplitude_uv * (slow * wax + 1.5 * muscle)
-    return strength * s.amplitude_uv * field[:, None] * (wax * wave)[None, :]
+    peak_to_trough = np.percentile(wave, 99.5) - np.percentile(wave, 0.5)
+    gain = strength * s.amplitude_uv / (peak_to_trough * bipolar_amplitude(field, electrodes))
+    return gain * field[:, None] * (wax * wave)[None, :]
+

@@ -202,7 +202,8 @@ def make_hms_corpus(out_dir, n_eegs=None, seed=0, size="tests", *, n_test=None, 
         extra_seconds: (min, max) seconds beyond 50 of each EEG file (room for label offsets).
         sub_rows: (min, max) train.csv rows per eeg_id (label offsets within the file, same votes).
         high_vote_fraction: share of eeg_ids voted by 10-28 experts (the rest by 1-7).
-        nan_fraction: share of EEG and spectrogram files with NaN runs (at least one of each).
+        nan_fraction: share of EEG and spectrogram files with NaN runs (at least one of each, and one
+            EEG file with a dead lead).
         overwrite: replace an existing synthetic corpus at `out_dir`.
 
     Returns:
@@ -311,10 +312,10 @@ def make_hms_corpus(out_dir, n_eegs=None, seed=0, size="tests", *, n_test=None, 
                 kind, second, mix, n_votes = e["case"]
                 chunk = data[e["start"] * HMS_EEG_FS:(e["start"] + e["length"]) * HMS_EEG_FS].copy()
                 has_nan = (not rec.test) and (eeg_truth.count == 0 or nan_rng.random() < nan_fraction)
-                if has_nan:  # signal drop-outs: all channels NaN for 1-10 s, sometimes a dead lead
+                if has_nan:  # drop-outs: all channels NaN for 1-10 s, sometimes (always in the first) a dead lead
                     r0 = int(nan_rng.integers(0, chunk.shape[0] - 10 * HMS_EEG_FS))
                     chunk[r0:r0 + int(nan_rng.uniform(1, 10) * HMS_EEG_FS)] = np.nan
-                    if nan_rng.random() < 0.3:
+                    if nan_rng.random() < 0.3 or eeg_truth.count == 0:
                         chunk[:, int(nan_rng.integers(0, 19))] = np.nan
                 folder = "test_eegs" if rec.test else "train_eegs"
                 _write_parquet(root / folder / f"{eeg_id}.parquet", pd.DataFrame(chunk, columns=list(HMS_EEG_COLUMNS)))
