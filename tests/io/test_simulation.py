@@ -273,6 +273,7 @@ def test_vote_distribution_is_what_the_votes_are_drawn_from():
     confused_seizure = 0.4 / len(sim.PATTERN_CONFUSIONS["Seizure"])
     i = {name: HMS_CLASSES.index(name) for name in HMS_CLASSES}
     assert p[i["LPD"]] == pytest.approx(0.8 * 0.6 + 0.2 * confused_seizure)
+    assert p[i["Seizure"]] == pytest.approx(0.8 * 0.4 + 0.2 * confused_lpd)  # Seizure is one of LPD's confusions
     assert p[i["GRDA"]] == 0.0  # a confusion of neither LPD nor Seizure
     votes = sum(sim.annotator_votes(np.random.default_rng(seed), "LPD", 50, "Seizure", 0.6, 0.2) for seed in range(400))
     np.testing.assert_allclose(votes / votes.sum(), p, atol=0.01)

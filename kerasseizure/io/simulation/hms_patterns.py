@@ -152,4 +152,3 @@ def simulate_pattern(signature, electrodes, n_samples, fs, rng, strength=1.0):
     peak_to_trough = np.percentile(wave, 99.5) - np.percentile(wave, 0.5)
     gain = strength * s.amplitude_uv / (peak_to_trough * bipolar_amplitude(field, electrodes))
     return gain * field[:, None] * (wax * wave)[None, :]
-
