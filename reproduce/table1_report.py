@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasseizure.evaluation.reports import gap_closed
 from kerasseizure.experiments.seizure_types import ROWS
 
 NAME = "table1"
@@ -93,9 +94,7 @@ def _gap(table, line, metric):
     if "truth" not in same.index or "reference" not in same.index:
         return float("nan")
     prior, truth = same.loc["reference", f"{metric}_mean"], same.loc["truth", f"{metric}_mean"]
-    if truth - prior <= 0:
-        return float("nan")
-    return round((getattr(line, f"{metric}_mean") - prior) / (truth - prior), 4)
+    return round(gap_closed(getattr(line, f"{metric}_mean"), prior, truth), 4)
 
 
 def _column(table, protocol):

@@ -106,8 +106,8 @@ def _row_scores(row, scored, n_folds):
 def build_table(scores, n_folds):
     """The table: one row per experiment row, `scores[label]` (None: not run; a reference without
     scores, the truth on a real corpus, is left out). With the truth row, `gap_<population>` is the
-    fraction of the uniform-to-truth KL gap each row closes (`evaluation.hms_scoring.gap_closed`)."""
-    from kerasseizure.evaluation.hms_scoring import gap_closed
+    fraction of the uniform-to-truth KL gap each row closes (`evaluation.reports.gap_closed`)."""
+    from kerasseizure.evaluation.reports import gap_closed
 
     rows = [row for row in ROWS if row.kind != "reference" or row.label in scores]
     table = pd.DataFrame([_row_scores(row, scores.get(row.label), n_folds) for row in rows])

@@ -67,14 +67,11 @@ def class_only_oracle(truth, eegs):
     return pd.concat([merged[["eeg_id"]], oracle], axis=1)
 
 
-def _gap(reference, truth, value):
-    return float((reference - value) / (reference - truth))
-
-
 def reference_gaps(table, truth, oracle):
     """KL (all and >= 10 votes) of uniform, the truth and the class-only oracle on every eeg_id of
     `table` (the features' table), with the share of the uniform-truth gap the oracle closes."""
     from kerasseizure.evaluation.hms_scoring import kl_metrics
+    from kerasseizure.evaluation.reports import gap_closed
     from kerasseizure.io.labels import HMS_CLASSES
 
     positions = np.arange(len(table))
@@ -87,8 +84,8 @@ def reference_gaps(table, truth, oracle):
               "truth": kl_metrics(table, positions, lookup(truth)),
               "class-only oracle": kl_metrics(table, positions, lookup(oracle))}
     for pop in ("kl_all", "kl_high"):
-        scores["class-only oracle"][f"gap_closed_{pop[3:]}"] = _gap(
-            scores["uniform"][pop], scores["truth"][pop], scores["class-only oracle"][pop])
+        scores["class-only oracle"][f"gap_closed_{pop[3:]}"] = gap_closed(
+            scores["class-only oracle"][pop], scores["uniform"][pop], scores["truth"][pop])
     return scores
 
 
@@ -101,6 +98,7 @@ def baseline_learning_curve(experiment, eegs, fold=0, shares=TRAINING_SHARES, se
     generating pattern, pattern_recall = the same per generating pattern.
     """
     from kerasseizure.evaluation.hms_scoring import kl_metrics, reference_predictions, targets_of
+    from kerasseizure.evaluation.reports import gap_closed
     from kerasseizure.experiments.hms_baseline import choose_c, fit_vote_regression, predict_votes
     from kerasseizure.io.labels import HMS_CLASSES
     from kerasseizure.signal.hms_features import pattern_features
@@ -124,8 +122,8 @@ def baseline_learning_curve(experiment, eegs, fold=0, shares=TRAINING_SHARES, se
         predicted = np.array(HMS_CLASSES)[probs.argmax(1)]
         curve.append({"share": share, "train_eeg_ids": int(len(keep)), "c": c, "kl_all": scores["kl_all"],
                       "kl_high": scores["kl_high"],
-                      "gap_closed_all": _gap(uniform["kl_all"], truth["kl_all"], scores["kl_all"]),
-                      "gap_closed_high": _gap(uniform["kl_high"], truth["kl_high"], scores["kl_high"]),
+                      "gap_closed_all": gap_closed(scores["kl_all"], uniform["kl_all"], truth["kl_all"]),
+                      "gap_closed_high": gap_closed(scores["kl_high"], uniform["kl_high"], truth["kl_high"]),
                       "pattern_accuracy": float((predicted == pattern).mean()),
                       "pattern_recall": {k: float((predicted[pattern == k] == k).mean()) for k in HMS_CLASSES
                                          if (pattern == k).any()}})

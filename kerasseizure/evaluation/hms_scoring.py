@@ -157,17 +157,6 @@ def oof_part(table, fold, positions, probabilities):
     return part
 
 
-def gap_closed(kl, uniform, truth):
-    """The fraction of the distance from the uniform reference to the truth that a row covers:
-    (uniform - kl) / (uniform - truth); 1 = as good as the generating distributions, 0 = no
-    better than uniform, < 0 = worse. NaN where a figure is missing or there is no gap."""
-    values = [float(v) if v is not None else math.nan for v in (kl, uniform, truth)]
-    kl, uniform, truth = values
-    if not all(math.isfinite(v) for v in values) or uniform - truth <= 0:
-        return math.nan
-    return (uniform - kl) / (uniform - truth)
-
-
 def finite_or_none(value):
     """A float, or None for NaN / inf (JSON-friendly)."""
     value = float(value)

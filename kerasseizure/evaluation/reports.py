@@ -27,6 +27,22 @@ def summarise(fold_metrics):
 
 
 
+def gap_closed(value, reference, best):
+    """The fraction of the distance from a reference to the best possible score that `value`
+    covers, for a metric of either direction (KL, F1): (value - reference) / (best - reference);
+    1 = as good as the best, 0 = no better than the reference, < 0 = worse. NaN where a figure is
+    missing or there is no distance.
+
+    >>> gap_closed(1.0, reference=1.5, best=0.5)  # a KL halfway from uniform to the truth
+    0.5
+    """
+    values = [float(v) if v is not None else math.nan for v in (value, reference, best)]
+    value, reference, best = values
+    if not all(math.isfinite(v) for v in values) or best == reference:
+        return math.nan
+    return (value - reference) / (best - reference)
+
+
 def plot_history(history, path, title=None):
     """Plot learning curves (each metric with its val_ twin) to a PNG file, atomically.
 

@@ -181,7 +181,7 @@ def test_average_and_references(trained, features, folds):
 
 
 def test_truth_reference_and_the_gap_closed(features, folds, hms_experiment_root):
-    from kerasseizure.evaluation.hms_scoring import gap_closed
+    from kerasseizure.evaluation.reports import gap_closed
     from kerasseizure.io.synthetic import generating_vote_distributions
 
     distributions = generating_vote_distributions(hms_experiment_root)
