@@ -49,6 +49,10 @@ class SignalError(KerasSeizureError, ValueError):
     """An array handed to a transform cannot be processed (too short, wrong rate, NaNs...)."""
 
 
+class ScoringError(KerasSeizureError, ValueError):
+    """Seizure events or scoring arguments are invalid (negative duration, past the recording end...)."""
+
+
 class CacheError(KerasSeizureError):
     """An on-disk cache is incomplete or was built with another configuration."""
 

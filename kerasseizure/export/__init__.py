@@ -9,6 +9,8 @@
   training configuration come with `import kerasseizure.training`).
 - `kerasseizure.export.litert_runtime`: NumPy preprocessing + `LiteRTClassifier` -- needs only
   numpy, scipy and ai-edge-litert (no TensorFlow, no Keras).
+- `kerasseizure.export.streaming.StreamingDetector`: seizure events from chunks of raw EEG through
+  a Keras model or a .tflite file (TF-free like `litert_runtime`); chunked output equals offline.
 
 Names load on first use, so importing this package (or `litert_runtime`) never imports
 TensorFlow or Keras.
@@ -21,6 +23,8 @@ _EXPORTS = {
     "IBMWindowFeatures": "frontend", "frontend_for": "frontend", "with_frontend": "frontend",
     "LiteRTClassifier": "litert_runtime", "preprocess_recording": "litert_runtime",
     "pool_windows": "litert_runtime",
+    "StreamingDetector": "streaming", "StreamingResampler": "streaming", "StreamOutput": "streaming",
+    "DetectedEvent": "streaming", "DetectorSettingsError": "streaming",
     "load_keras_model": "saving", "ModelFileError": "saving",
 }
 

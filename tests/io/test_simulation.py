@@ -92,9 +92,9 @@ def test_absence_is_generalized_three_hertz_spike_wave():
     f, p = psd(act.signal)
     assert 2.5 <= peak(f, p.mean(axis=0), 1, 30) <= 4.0
     power = band(f, p, 1, 30)
-    assert power.min() > 0.15 * power.max()                     # every electrode involved
-    assert power[EL.index("FZ")] >= power[EL.index("O1")]       # frontal maximum
-    assert act.weights.min() > 0.5
+    assert power[EL.index("FZ")] > 2 * power[EL.index("O1")]    # frontal predominance
+    assert 0.8 < power[EL.index("F3")] / power[EL.index("F4")] < 1.25    # bilateral, symmetric
+    assert act.weights.min() >= sim.GENERALIZED_FLOOR[0]        # seen everywhere, least at the back
     # Spike-and-wave carries harmonics of the fundamental, unlike a sinusoid.
     assert band(f, p.mean(axis=0), 2 * sig.frequency - 1, 2 * sig.frequency + 1) > \
         0.05 * band(f, p.mean(axis=0), sig.frequency - 0.5, sig.frequency + 0.5)
@@ -313,6 +313,17 @@ def test_every_hms_pattern_shows_in_the_wavenet_differences():
     for kind in HMS_CLASSES:
         visibility = sim.pattern_visibility(kind, n_patients=12)
         assert np.median(visibility) > -8.0, (kind, visibility)
+
+
+def test_every_tusz_type_shows_in_the_tcp_montage():
+    # Annotators marked TUSZ seizures in the TCP montage. Before the generalized field had a gradient,
+    # GNSZ sat at -6.3 dB (median of 40 patients) and TNSZ at -11.9: their nearly flat fields cancelled.
+    floors = {"tnsz": -9.0, "mysz": -6.0}     # low-voltage fast activity; brief, sparse jerks
+    for kind in sim.SEIZURE_MORPHOLOGY:
+        visibility = sim.seizure_visibility(kind, n_patients=12)
+        assert np.median(visibility) > floors.get(kind, -3.0), (kind, visibility)
+
+
 
 
 def test_visibility_needs_the_montage_electrodes():

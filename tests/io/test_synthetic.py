@@ -14,6 +14,7 @@ import pytest
 from kerasseizure.io.channels import HMS_EEG_COLUMNS, SCALP_ELECTRODES, TCP20, TCP22, pair_names
 from kerasseizure.io.labels import (HMS_CLASSES, HMS_TEST_COLUMNS, HMS_TRAIN_COLUMNS, HMS_VOTE_COLUMNS,
                                     PATIENT_WISE_TYPE_ORDER, SEIZURE_TYPES)
+from kerasseizure.io.simulation import GENERALIZED_TYPES
 from kerasseizure.io.synthetic import (HMS_SPECTROGRAM_COLUMNS, hms_spectrogram, load_truth, make_hms_corpus,
                                        make_tusz_corpus)
 from kerasseizure.io.synthetic.tusz import _plan, _settings
@@ -119,7 +120,7 @@ def parse_csv(path):
 def test_v2_csv_files(v2):
     truth = load_truth(v2)
     seizures = truth["seizures"]
-    jitter_seen = focal_seen = False
+    jitter_seen = focal_seen = generalized_seen = False
     for f in edfs(v2):
         with pyedflib.EdfReader(str(f)) as r:
             duration = r.getFileDuration()
@@ -144,7 +145,10 @@ def test_v2_csv_files(v2):
             assert min(on) == pytest.approx(s.start)
             jitter_seen |= len(set(on)) > 1
             focal_seen |= 0 < len(on) < len(channels)
-    assert jitter_seen and focal_seen
+            if s.label in GENERALIZED_TYPES and s.stop - s.start > 5:
+                assert len(on) == len(channels), s        # marked on every channel, as annotators do
+                generalized_seen = True
+    assert jitter_seen and focal_seen and generalized_seen
 
 
 def test_v2_class_coverage(v2):

@@ -28,7 +28,7 @@ from kerasseizure.io.simulation.hms_patterns import (
     PATTERN_MORPHOLOGY, PatternSignature, bipolar_amplitude, draw_pattern_signature, pattern_field, simulate_pattern,
 )
 from kerasseizure.io.simulation.seizures import (
-    SEIZURE_MORPHOLOGY, SeizureActivity, SeizureSignature, channel_involvement, draw_seizure_duration,
+    GENERALIZED_FLOOR, GENERALIZED_SPREAD, GENERALIZED_TYPES, SEIZURE_MORPHOLOGY, SeizureActivity, SeizureSignature, channel_involvement, draw_seizure_duration,
     draw_seizure_signature, jitter_signature, rhythm_waveform, simulate_seizure,
 )
 from kerasseizure.io.simulation.visibility import montage_visibility, pattern_visibility, seizure_visibility
@@ -41,7 +41,8 @@ __all__ = [
     "ecg_trace", "electrode_positions", "narrowband_noise", "simulate_background", "spatial_kernel",
     "PATTERN_MORPHOLOGY", "PatternSignature", "bipolar_amplitude", "draw_pattern_signature", "pattern_field",
     "simulate_pattern", "montage_visibility", "pattern_visibility", "seizure_visibility",
-    "SEIZURE_MORPHOLOGY", "SeizureActivity", "SeizureSignature", "channel_involvement", "draw_seizure_duration",
+    "GENERALIZED_FLOOR", "GENERALIZED_SPREAD", "GENERALIZED_TYPES", "SEIZURE_MORPHOLOGY", "SeizureActivity",
+    "SeizureSignature", "channel_involvement", "draw_seizure_duration",
     "draw_seizure_signature", "jitter_signature", "rhythm_waveform", "simulate_seizure",
     "PATTERN_CONFUSIONS", "annotator_noise", "annotator_votes", "draw_vote_count", "vote_distribution",
 ]

@@ -10,7 +10,7 @@ from kerasseizure.io.labels import HMS_CLASSES
 from kerasseizure.io.simulation.background import (
     _MUSCLE_WEIGHTS, _distances_to, _weights, band_noise, electrode_positions, spatial_kernel,
 )
-from kerasseizure.io.simulation.seizures import rhythm_waveform
+from kerasseizure.io.simulation.seizures import GENERALIZED_FLOOR, GENERALIZED_SPREAD, rhythm_waveform
 
 # HMS pattern parameters (ACNS 2021 critical-care EEG terminology): discharge rates and rhythm
 # frequencies in Hz; amplitudes in uV as ACNS measures them, peak to trough in the longitudinal
@@ -69,8 +69,8 @@ def draw_pattern_signature(kind, rng, side=None):
     return PatternSignature(
         kind=kind, frequency=float(rng.uniform(*m["freq"])), amplitude_uv=float(rng.uniform(*m["amp"])),
         side="both" if generalized else side, center=center,
-        spread=float(rng.uniform(0.5, 0.75) if generalized else rng.uniform(0.35, 0.6)),
-        floor=float(rng.uniform(0.05, 0.2) if generalized else 0.0),
+        spread=float(rng.uniform(*GENERALIZED_SPREAD) if generalized else rng.uniform(0.35, 0.6)),
+        floor=float(rng.uniform(*GENERALIZED_FLOOR) if generalized else 0.0),
         triphasic=float(rng.uniform(0.3, 1.0) if kind == "GPD" else rng.uniform(0.0, 0.3)),
         generalized=generalized,
         harmonics=(float(rng.uniform(0, 0.4)), float(rng.uniform(0, 2 * np.pi)),

@@ -73,7 +73,8 @@ def _simulate_file(f, seed):
         i1 = min(i0 + act.signal.shape[1], n)
         x[:, i0:i1] *= act.background_gain[None, :i1 - i0]
         x[:, i0:i1] += act.signal[:, :i1 - i0]
-        involved, delay = sim.channel_involvement(act, electrodes, pairs)
+        threshold = 0.0 if s.kind in sim.GENERALIZED_TYPES else 0.3
+        involved, delay = sim.channel_involvement(act, electrodes, pairs, threshold=threshold)
         focus = int(np.argmin(delay + (~involved) * 1e9))
         starts, stops = [], []
         for c, name in enumerate(names):
