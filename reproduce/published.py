@@ -40,6 +40,16 @@ TABLE2 = {
     "two-stage training": [{"protocol": "public LB", "value": 0.39, "source": DEOTTE_EFFICIENTNET + " (train twice)"}],
 }
 
+SZCORE_LEADERBOARD = "SzCORE public leaderboard, TUSZ v2.0.3, best event F1"
+
+# Table 4: seizure detection on TUSZ v2.0.3 eval, SzCORE event scoring.
+TABLE4 = {
+    "best published detector": [
+        {"protocol": "SzCORE event", "sensitivity": 0.573, "f1": 0.410, "false_alarms_per_24h": 18.2,
+         "source": SZCORE_LEADERBOARD},
+    ],
+}
+
 
 def published_figures(table, row):
     """The published figures of one row of table 1 or 2 (an empty list when none exists)."""

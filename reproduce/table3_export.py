@@ -34,8 +34,10 @@ def weights_fingerprint(model):
     return digest.hexdigest()
 
 
-def export_verified(model, path, quantization, representative, verify, min_agreement, log):
+def export_verified(model, path, quantization, representative, verify, min_agreement, log, options=None):
     """Export `model` to `path` unless a verified file of the same weights and settings is there.
+
+    `options` are further `export` arguments (e.g. preprocessing, class_names), part of the settings.
 
     Returns (report dict, reused?). A file is reused when `<path>`, its report (passed, same
     quantization) and `<path>.source.json` (weights fingerprint + export settings) all match.
@@ -50,7 +52,7 @@ def export_verified(model, path, quantization, representative, verify, min_agree
     path = Path(path)
     source = {"weights_sha256": weights_fingerprint(model), "quantization": quantization,
               "min_agreement": min_agreement, "calibration_windows": int(len(_first(representative))),
-              "verify_windows": int(len(verify[1]))}
+              "verify_windows": int(len(verify[1])), **({"options": options} if options else {})}
     for candidate, passed in ((path, True), (rejected_path_for(path), False)):
         report_path, source_path = Path(f"{candidate}.json"), Path(f"{candidate}.source.json")
         if candidate.is_file() and report_path.is_file() and source_path.is_file():
@@ -62,7 +64,8 @@ def export_verified(model, path, quantization, representative, verify, min_agree
                 return report, True
     try:
         report = export(model, path, quantization, representative_data=representative, verify_data=verify,
-                        min_agreement=min_agreement, max_verify_samples=max(1, int(len(verify[1])))).to_dict()
+                        min_agreement=min_agreement, max_verify_samples=max(1, int(len(verify[1]))),
+                        **(options or {})).to_dict()
         target = path
     except ExportError as error:
         target = rejected_path_for(path)

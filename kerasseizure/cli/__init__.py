@@ -11,6 +11,7 @@ arguments) and one `_<name>` function (what it does, command-line glue over the 
     corpus.py    make-demo-data, describe, prepare
     export.py    export
     predict.py   predict
+    detect.py    detect (seizure events of EDF recordings through a detector with a background class)
     score.py     score (NEDC and SzCORE event scoring of detections)
     train.py     train, evaluate, config show
     common.py    what they share (CommandError, feature options, model inputs)
@@ -29,7 +30,7 @@ __all__ = ["CommandError", "build_parser", "main"]
 
 def build_parser():
     """The argparse parser of every sub-command."""
-    from kerasseizure.cli import check, corpus, export, predict, score, train
+    from kerasseizure.cli import check, corpus, detect, export, predict, score, train
 
     parser = argparse.ArgumentParser(
         prog="kerasseizure",
@@ -38,7 +39,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (corpus._add_make_demo_data, corpus._add_describe, corpus._add_prepare, train._add_train,
                 train._add_evaluate, train._add_config, export._add_export, predict._add_predict,
-                check._add_check, score._add_score):
+                detect._add_detect, check._add_check, score._add_score):
         add(commands)
     return parser
 

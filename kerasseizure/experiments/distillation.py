@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kerasseizure.errors import CorpusError
 from kerasseizure.experiments.protocol import Row
-from kerasseizure.experiments.seizure_types import SeizureTypeExperiment
+from kerasseizure.experiments.seizure_types import SingleProtocolExperiment
 
 TRAININGS = ("alone", "distilled")
 SEIZURE_WISE_FOLDS = 5
@@ -65,7 +65,7 @@ def tusz_v152_root(settings, *, data_dir=None, synthetic_dir="demo-data", log=pr
     return root, False
 
 
-class DistillationExperiment(SeizureTypeExperiment):
+class DistillationExperiment(SingleProtocolExperiment):
     """Table 3's training as an `experiments.protocol.Experiment` (table 1's machinery, its own rows,
     one protocol, each row in `results_dir/runs/<row key>`).
 
@@ -86,32 +86,13 @@ class DistillationExperiment(SeizureTypeExperiment):
     """
 
     name = "table3"
+    protocol = PROTOCOL
     teacher_key = TEACHER.key
+    config_dicts = staticmethod(row_configs)
 
-    def __init__(self, settings, root, seed, results_dir, *, cache_dir=None, skip_bad=False, overwrite=False,
-                 log=None):
-        super().__init__(settings, {PROTOCOL["version"]: root}, seed, results_dir, cache_dir=cache_dir,
-                         skip_bad=skip_bad, overwrite=overwrite, log=log)
-        self.root = Path(root)
+    def __init__(self, settings, root, seed, results_dir, **options):
+        super().__init__(settings, root, seed, results_dir, **options)
         self.rows = rows_for(settings["students"]["sizes"])
-        self.protocols = [PROTOCOL]
-
-    @staticmethod
-    def row_configs(settings, seed):
-        """{row key: TUSZExperimentConfig} of every row (teacher first)."""
-        from kerasseizure.experiments.tusz_config import TUSZExperimentConfig
-
-        return {key: TUSZExperimentConfig.from_dict(config) for key, config in row_configs(settings, seed).items()}
-
-    @property
-    def corpus(self):
-        """The indexed TUSZ v1.5.2 corpus (after `prepare`)."""
-        return self.corpora[PROTOCOL["version"]]
-
-    @property
-    def ses(self):
-        """The corpus's multi-spectral SES features (after `prepare`)."""
-        return self.features[PROTOCOL["version"]]["ses"]
 
     def prepare(self, plan_only=False):
         """Index the corpus (with its audit line), build or load its SES features (planned from the
@@ -126,15 +107,3 @@ class DistillationExperiment(SeizureTypeExperiment):
         folds = seizure_wise_folds(self.ses.seizures, n_folds=SEIZURE_WISE_FOLDS)
         self._folds = {PROTOCOL["key"]: [(index, folds[index]) for index in self.settings["folds"]]}
         return self
-
-    def row_dir(self, proto, key):
-        """The run folder of row `key`: `runs/<row key>` (one protocol)."""
-        return self.run_root / key
-
-    def run_dir(self, label):
-        """The run folder of the row `label` (label or key)."""
-        return self.row_dir(PROTOCOL, self.row(label).key)
-
-    def fold_config(self, config, proto, index):
-        """The row's configuration, the same on every fold (no learning curves: deployment only)."""
-        return config

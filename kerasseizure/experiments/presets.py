@@ -1,7 +1,7 @@
 """Named presets: one YAML file per preset (`test`, `quick`, `paper`, or a user's own), validated.
 
-A preset file holds one section per table: `table1` (TUSZ seizure types), `table2` (HMS) and
-`table3` (distillation and export). Each section is validated against its dataclass below:
+A preset file holds one section per table: `table1` (TUSZ seizure types), `table2` (HMS),
+`table3` (distillation and export) and `table4` (seizure detection; optional in a user's file). Each section is validated against its dataclass below:
 unknown keys and values of the wrong type are refused with the file and the key path named; the
 experiment settings inside (`table1.neural`, `table2.model`, ...) are checked against the
 experiment configurations (`TUSZExperimentConfig`, `HMSExperimentConfig`). The tables, the
@@ -21,7 +21,7 @@ from kerasseizure.errors import KerasSeizureError
 
 PRESET_DIR = Path(__file__).with_name("presets")
 PRESETS = ("test", "quick", "paper")
-TABLES = ("table1", "table2", "table3")
+TABLES = ("table1", "table2", "table3", "table4")
 MAX_STEPS_HELP = ("a smoke run: every fit trains one epoch of at most N batches (models at the preset's size, "
                   "evaluated and reported as usual; the cap is part of the run's identity)")
 
@@ -97,7 +97,18 @@ class Table3Latency:
 
 
 @dataclasses.dataclass
-class Table3Settings:
+class NeuralTraining:
+    """How the networks of tables 3 and 4 train (batches, window strides, BatchNorm statistics)."""
+
+    batch_size: int
+    train_window_stride: int
+    eval_window_stride: int
+    bn_momentum: typing.Optional[float]
+    recompute_batchnorm: typing.Optional[int]
+
+
+@dataclasses.dataclass
+class Table3Settings(NeuralTraining):
     """Table 3: the teacher, the students, distillation, quantizations, export checks and latency."""
 
     corpus_size: str
@@ -106,17 +117,56 @@ class Table3Settings:
     students: Table3Students
     quantizations: typing.List[str]
     distillation: dict
-    batch_size: int
-    train_window_stride: int
-    eval_window_stride: int
-    bn_momentum: typing.Optional[float]
-    recompute_batchnorm: typing.Optional[int]
     export: Table3Export
     latency: Table3Latency
     max_steps_per_epoch: typing.Optional[int] = None  # a smoke run's cap (`--max-steps`)
 
 
-SECTIONS = {"table1": Table1Settings, "table2": Table2Settings, "table3": Table3Settings}
+@dataclasses.dataclass
+class Table4Window:
+    wl: float
+    ws: float
+
+
+@dataclasses.dataclass
+class Table4Student:
+    size: str
+    epochs: int
+    lr: float
+
+
+@dataclasses.dataclass
+class Table4Detector:
+    smooth_windows: int
+    min_duration_s: float
+    thresholds: typing.List[float]  # candidates; the one with the best SzCORE event F1 on dev is used
+
+
+@dataclasses.dataclass
+class Table4Streaming:
+    chunk_seconds: typing.List[float]  # chunk lengths the student's stream is timed with
+    recordings: typing.Optional[int]  # eval recordings timed (null: all)
+
+
+@dataclasses.dataclass
+class Table4Settings(NeuralTraining):
+    """Table 4: seizure detection on whole recordings (TUSZ v2.0.x release split)."""
+
+    corpus: dict  # make_tusz_corpus settings of the synthetic v2.0.3 corpus
+    window: Table4Window
+    background_ratio: float
+    teacher: Table3Teacher
+    student: Table4Student
+    distillation: dict
+    detector: Table4Detector
+    export: Table3Export
+    streaming: Table4Streaming
+    max_steps_per_epoch: typing.Optional[int] = None
+
+
+SECTIONS = {"table1": Table1Settings, "table2": Table2Settings, "table3": Table3Settings, "table4": Table4Settings}
+# Sections a preset file may leave out (a user's file written before table 4 existed).
+OPTIONAL_SECTIONS = ("table4",)
 
 
 # ------------------------------------------------------------------------------ validation
@@ -269,7 +319,27 @@ def _check_table3(section, where):
             raise PresetError(f"{where}.students.sizes: unknown size {size!r} (known: {', '.join(STUDENT_SIZES)})")
 
 
-CHECKS = {"table1": _check_table1, "table2": _check_table2, "table3": _check_table3}
+def _check_table4(section, where):
+    from kerasseizure.experiments.tusz_config import TUSZExperimentConfig
+    from kerasseizure.io.synthetic import make_tusz_corpus
+    from kerasseizure.models.students import STUDENT_SIZES
+
+    _check_corpus(make_tusz_corpus, section["corpus"], f"{where}.corpus")
+    if section["student"]["size"] not in STUDENT_SIZES:
+        raise PresetError(f"{where}.student.size: unknown size {section['student']['size']!r} "
+                          f"(known: {', '.join(STUDENT_SIZES)})")
+    fixed = ("kind", "name", "baseline", "baseline_params", "model", "input_name", "teacher", "seed")
+    _check_experiment_fields(TUSZExperimentConfig, section["distillation"], f"{where}.distillation", fixed)
+    if not section["background_ratio"] > 0:
+        raise PresetError(f"{where}.background_ratio: must be > 0, got {section['background_ratio']}")
+    thresholds = section["detector"]["thresholds"]
+    if not thresholds or not all(0 < t <= 1 for t in thresholds):
+        raise PresetError(f"{where}.detector.thresholds: give one or more values in (0, 1], got {thresholds}")
+    if not section["streaming"]["chunk_seconds"] or min(section["streaming"]["chunk_seconds"]) <= 0:
+        raise PresetError(f"{where}.streaming.chunk_seconds: give one or more positive lengths")
+
+
+CHECKS = {"table1": _check_table1, "table2": _check_table2, "table3": _check_table3, "table4": _check_table4}
 
 
 # ------------------------------------------------------------------------------ loading
@@ -284,16 +354,19 @@ class Preset:
     table1: dict
     table2: dict
     table3: dict
+    table4: dict = None  # None: the file has no table4 section
 
     def section(self, table):
-        """The settings of `table` ("table1", "table2" or "table3")."""
+        """The settings of `table` ("table1" ... "table4")."""
         if table not in TABLES:
             raise PresetError(f"unknown table {table!r} (known: {', '.join(TABLES)})")
+        if getattr(self, table) is None:
+            raise PresetError(f"{self.path}: no {table!r} section (copy one from `kerasseizure config show quick`)")
         return getattr(self, table)
 
     def to_dict(self):
-        """The three sections, as a preset file holds them."""
-        return {table: self.section(table) for table in TABLES}
+        """The sections, as a preset file holds them."""
+        return {table: self.section(table) for table in TABLES if getattr(self, table) is not None}
 
     def with_max_steps(self, max_steps):
         """This preset with every fit cut to one epoch of at most `max_steps` batches (None: unchanged).
@@ -312,6 +385,9 @@ class Preset:
         values["table2"]["model"].update(epochs=1, stage2_epochs=1, max_steps_per_epoch=int(max_steps))
         values["table3"]["teacher"]["epochs"] = values["table3"]["students"]["epochs"] = 1
         values["table3"]["max_steps_per_epoch"] = int(max_steps)
+        if "table4" in values:
+            values["table4"]["teacher"]["epochs"] = values["table4"]["student"]["epochs"] = 1
+            values["table4"]["max_steps_per_epoch"] = int(max_steps)
         return dataclasses.replace(self, **values)
 
 
@@ -346,6 +422,8 @@ def load_preset(preset):
     sections = {}
     for table in TABLES:
         if table not in values:
+            if table in OPTIONAL_SECTIONS:
+                continue
             raise PresetError(f"{path}: missing section {table!r}")
         sections[table] = validate_fields(SECTIONS[table], values[table], f"{path}: {table}")
         CHECKS[table](sections[table], f"{path}: {table}")

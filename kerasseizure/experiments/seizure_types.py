@@ -392,3 +392,56 @@ class SeizureTypeExperiment:
                          f"seizure F1 {s['seizure_f1']['mean']:.3f} ± {s['seizure_f1']['std']:.3f} "
                          f"({len(cv.folds)} folds; run folder {cv.run_dir})")
         return lines
+
+
+class SingleProtocolExperiment(SeizureTypeExperiment):
+    """A table of one protocol on one corpus, each row in `results_dir/runs/<row key>` (tables 3 and 4).
+
+    Subclasses set `name`, `protocol` (a dict like `PROTOCOLS`' entries), `rows` (or set them in
+    `__init__`), `teacher_key`, `config_dicts` (settings, seed -> {row key: TUSZExperimentConfig
+    dict}) and `prepare` (the corpus, its features and the folds).
+
+    Args:
+        settings: the table's section of a preset.
+        root: the corpus root.
+        seed, results_dir, cache_dir, skip_bad, overwrite, log: as `SeizureTypeExperiment`.
+    """
+
+    protocol = None
+    config_dicts = None
+
+    def __init__(self, settings, root, seed, results_dir, *, cache_dir=None, skip_bad=False, overwrite=False,
+                 log=None):
+        super().__init__(settings, {self.protocol["version"]: root}, seed, results_dir, cache_dir=cache_dir,
+                         skip_bad=skip_bad, overwrite=overwrite, log=log)
+        self.root = Path(root)
+        self.protocols = [self.protocol]
+
+    @classmethod
+    def row_configs(cls, settings, seed):
+        """{row key: TUSZExperimentConfig} of every row (teacher first)."""
+        from kerasseizure.experiments.tusz_config import TUSZExperimentConfig
+
+        return {key: TUSZExperimentConfig.from_dict(config) for key, config in cls.config_dicts(settings, seed).items()}
+
+    @property
+    def corpus(self):
+        """The indexed corpus (after `prepare`)."""
+        return self.corpora[self.protocol["version"]]
+
+    @property
+    def ses(self):
+        """The corpus's multi-spectral SES features (after `prepare`)."""
+        return self.features[self.protocol["version"]]["ses"]
+
+    def row_dir(self, proto, key):
+        """The run folder of row `key`: `runs/<row key>` (one protocol)."""
+        return self.run_root / key
+
+    def run_dir(self, label):
+        """The run folder of the row `label` (label or key)."""
+        return self.row_dir(self.protocol, self.row(label).key)
+
+    def fold_config(self, config, proto, index):
+        """The row's configuration, the same on every fold."""
+        return config

@@ -268,16 +268,23 @@ def _fit_kwargs(config, run_dir, log, what):
 
 def _data(config, features, train, valid):
     """(training data factory, validation data factory or None, number of training windows) of a row."""
-    from kerasseizure.pipelines import tusz_dataset
+    from kerasseizure.pipelines import subsample_background, tusz_dataset
 
     inputs = _dataset_inputs(config, features)
-    n_train = int(features.window_positions(train, config.train_window_stride).size)
+    candidates = features.window_positions(train, config.train_window_stride)
+
+    def epoch_rows(epoch, seed):
+        if config.background_ratio is None:
+            return candidates
+        return subsample_background(features, candidates, config.background_ratio, seed, epoch)
+
+    n_train = int(epoch_rows(0, config.seed).size)
     if n_train == 0:
         raise ExperimentConfigError(f"row {config.name!r}: the fold's training seizures have no windows")
 
     def train_data(epoch, seed, global_batch):
-        return tusz_dataset(features, train, global_batch, window_stride=config.train_window_stride, shuffle=True,
-                            seed=seed, epoch=epoch, inputs=inputs)
+        return tusz_dataset(features, train, global_batch, shuffle=True, seed=seed, epoch=epoch, inputs=inputs,
+                            window_rows=epoch_rows(epoch, seed))
 
     def validation_data(epoch, seed, global_batch):
         return tusz_dataset(features, valid, config.eval_batch_size, window_stride=config.eval_window_stride,

@@ -33,6 +33,9 @@ class TUSZExperimentConfig:
         epochs, batch_size, lr, optimizer: training (lr: float or per-epoch list).
         train_window_stride: keep every k-th window of each training seizure.
         eval_window_stride: keep every k-th window of each validation seizure.
+        background_ratio: None, or (a detector on whole recordings, classes "bckg" + types) the
+            background windows drawn afresh each epoch per seizure window of the training fold
+            (`pipelines.subsample_background`); None trains on every window.
         temperature, alpha: distillation (alpha = weight of the ground-truth loss).
         feature_distillation: also match the teacher's `embedding` with a projection of the
             student's pooled features (`FeatureDistillation`, weight `feature_weight`).
@@ -66,6 +69,7 @@ class TUSZExperimentConfig:
     optimizer: str = "adam"
     train_window_stride: int = 1
     eval_window_stride: int = 1
+    background_ratio: float = None
     temperature: float = 4.0
     alpha: float = 0.5
     feature_distillation: bool = False
@@ -104,6 +108,8 @@ class TUSZExperimentConfig:
         for key in ("recompute_batchnorm", "max_steps_per_epoch"):
             if getattr(self, key) is not None and int(getattr(self, key)) < 1:
                 raise ExperimentConfigError(f"{key} must be None or >= 1, got {getattr(self, key)!r}")
+        if self.background_ratio is not None and not float(self.background_ratio) > 0:
+            raise ExperimentConfigError(f"background_ratio must be None or > 0, got {self.background_ratio!r}")
         if not 0.0 <= float(self.alpha) <= 1.0:
             raise ExperimentConfigError(f"alpha must lie in [0, 1], got {self.alpha}")
         if float(self.temperature) <= 0:

@@ -35,7 +35,7 @@ from kerasseizure.signal.reference import (
 
 __all__ = [
     "LiteRTClassifier", "RuntimeModelError", "bilinear_resize", "hms_views", "pool_windows", "preprocess_recording",
-    "read_edf_recording", "report_path_for", "softmax",
+    "read_edf_recording", "report_path_for", "softmax", "window_features",
 ]
 
 # IBM's pipeline rate: every feature grid (wl, ws, fmax) is defined at 250 Hz.
@@ -93,6 +93,15 @@ def preprocess_recording(signals, channel_names=None, fs=TARGET_FS, kind="ses", 
     if channel_names is not None:
         x = tcp_bipolar_reference(x, channel_names, montage)  # non-EEG channels are dropped here
     x = resample_reference(x, fs_in=fs, fs_out=TARGET_FS)  # SignalError on NaN/inf
+    return window_features(x, kind, wl, ws, fmax, ses_options)
+
+
+def window_features(x, kind="ses", wl=1.0, ws=0.25, fmax=24.0, ses_options=None):
+    """250 Hz bipolar samples (channels, time) -> the windows a student reads, as float32.
+
+    The per-window step of `preprocess_recording` (which see for `kind` and the shapes), shared
+    with the streaming detector so that both compute the same features.
+    """
     if kind == "raw":
         return np.ascontiguousarray(window_frames(x, TARGET_FS, wl, ws), dtype=np.float32)
     if kind == "fft":
@@ -292,6 +301,12 @@ class LiteRTClassifier:
         if len(shape) == 2:
             return {"kind": "raw", "wl": shape[1] / TARGET_FS, "ws": 0.25}
         raise RuntimeModelError(f"{self.path}: cannot infer the preprocessing of input shape {shape}")
+
+    @property
+    def class_names(self):
+        """Names of the model's classes in output order (a tuple, from the export report), or None."""
+        names = self.report.get("class_names")
+        return None if names is None else tuple(names)
 
     def _inputs(self, windows):
         if isinstance(windows, dict):

@@ -38,16 +38,19 @@ import numpy as np
 import scipy.signal
 
 from kerasseizure.errors import KerasSeizureError, SignalError
-from kerasseizure.export.litert_runtime import TARGET_FS, LiteRTClassifier, RuntimeModelError, preprocess_recording
+from kerasseizure.export.litert_runtime import (
+    TARGET_FS,
+    LiteRTClassifier,
+    RuntimeModelError,
+    preprocess_recording,
+    window_features,
+)
 from kerasseizure.io.channels import montage_pairs
 from kerasseizure.probabilities import softmax
 from kerasseizure.signal.reference import (
     check_fft_window_args,
-    fft_windows_reference,
     pair_indices,
     resample_plan,
-    saliency_encoded_spectrogram_reference,
-    window_frames,
     window_samples,
 )
 
@@ -267,17 +270,6 @@ def _keras_output_kind(model):
     last = layers[-1]
     activation = getattr(getattr(last, "activation", None), "__name__", "")
     return "probabilities" if type(last).__name__ == "Softmax" or activation == "softmax" else "logits"
-
-
-def _window_features(segment, options):
-    """`preprocess_recording`'s per-window step on 250 Hz bipolar samples (already checked finite)."""
-    kind, wl, ws = options["kind"], options["wl"], options["ws"]
-    if kind == "raw":
-        return np.ascontiguousarray(window_frames(segment, TARGET_FS, wl, ws), dtype=np.float32)
-    if kind == "fft":
-        return fft_windows_reference(segment, TARGET_FS, wl, ws, options["fmax"])[..., None].astype(np.float32)
-    return saliency_encoded_spectrogram_reference(segment, TARGET_FS, wl, ws, options["fmax"],
-                                                  **(options["ses_options"] or {})).astype(np.float32)
 
 
 def _load_model(model, output_kind, num_threads, batch_size):
@@ -530,6 +522,28 @@ class StreamingDetector:
         outputs = [self.feed(signals), self.flush()]
         return _concatenate(outputs, self.n_classes or 0)
 
+    def events_from_probabilities(self, probabilities, duration_s=None):
+        """`run`'s result from window probabilities computed elsewhere (e.g. a multi-input teacher
+        fed from a feature cache): the windows are the stream's grid (window k starts at
+        k * ws s), `duration_s` is where an event still open at the end is closed (None: the end
+        of the last window). Discards a stream in progress; the model is not called.
+        """
+        probabilities = np.asarray(probabilities, dtype=np.float32)
+        if probabilities.ndim != 2 or (self.n_classes is not None and probabilities.shape[1] != self.n_classes):
+            raise RuntimeModelError(f"expected (windows, {self.n_classes or 'classes'}) probabilities, got shape "
+                                    f"{probabilities.shape}")
+        if self.n_classes is None:
+            self._set_classes(probabilities.shape[1])
+        ends = (len(probabilities) - 1) * self.window_step + self.window_length if len(probabilities) else 0
+        end_s = ends / TARGET_FS if duration_s is None else float(duration_s)
+        if end_s * TARGET_FS < ends - 1e-6:
+            raise DetectorSettingsError(f"`duration_s`={duration_s} ends before the last of {len(probabilities)} "
+                                        f"windows ({ends / TARGET_FS:g} s)")
+        self.reset()
+        output = self._track(probabilities, 0, end_s)
+        self.reset()
+        return output
+
     # ------------------------------------------------------------------------- internals
 
     def _advance(self, resampled, final):
@@ -546,7 +560,9 @@ class StreamingDetector:
         if stop > first:
             begin = first * step - self._signal_start
             segment = self._signal[:, begin : (stop - 1) * step + length + 1 - self._signal_start]
-            windows = _window_features(segment, self.preprocessing)
+            options = self.preprocessing
+            windows = window_features(segment, options["kind"], options["wl"], options["ws"], options["fmax"],
+                                      options["ses_options"])
             probabilities = self._predict(windows)
             self._next_window = stop
         else:
@@ -554,7 +570,12 @@ class StreamingDetector:
         keep = min(max(0, self._next_window * step - self._signal_start), self._signal.shape[1])
         self._signal = self._signal[:, keep:]
         self._signal_start += keep
+        return self._track(probabilities, first, self._samples_in / self.fs if final else None)
 
+    def _track(self, probabilities, first, end_s):
+        """Smooth the seizure probabilities of windows first, first + 1, ... and run the event
+        state machine; an event still open is closed at `end_s` (None: the stream goes on)."""
+        length, step = self.window_length, self.window_step
         seizure = self._seizure_probability(probabilities)
         smoothed = self._smooth(seizure, first)
         indices = np.arange(first, first + len(seizure))
@@ -563,8 +584,8 @@ class StreamingDetector:
         opened, closed = [], []
         for k in range(len(seizure)):
             self._step_event(int(dates2[k]), probabilities[k], smoothed[k], opened, closed)
-        if final and self._event is not None:
-            self._close_event(self._samples_in / self.fs, opened, closed)
+        if end_s is not None and self._event is not None:
+            self._close_event(end_s, opened, closed)
         return StreamOutput(indices * (step / TARGET_FS), probabilities, seizure, smoothed, tuple(opened),
                             tuple(closed))
 

@@ -181,6 +181,16 @@ def _default_preprocessing(model, frontend):
     return None
 
 
+def _checked_class_names(class_names, model):
+    """`class_names` as a list of str, one per output of `model` (ValueError otherwise)."""
+    if isinstance(class_names, str) or not all(isinstance(name, str) for name in class_names):
+        raise ValueError(f"`class_names` must be a list of strings, got {class_names!r}.")
+    names, outputs = list(class_names), int(model.outputs[0].shape[-1])
+    if len(names) != outputs:
+        raise ValueError(f"{len(names)} class names for a model with {outputs} outputs: {names}.")
+    return names
+
+
 def rejected_path_for(path):
     """Where a model that failed verification is kept: `<stem>.rejected.tflite`."""
     path = Path(path)
@@ -190,7 +200,7 @@ def rejected_path_for(path):
 def export(model, path, quantization="none", representative_data=None, verify_data=None, int8_io=False,
            frontend=None, probabilities=False, min_agreement=None, max_abs_diff=None, max_f1_drop=None,
            max_kl_increase=None, preprocessing=None, max_representative_samples=256,
-           max_verify_samples=4096, num_threads=1, seed=0):
+           max_verify_samples=4096, num_threads=1, seed=0, class_names=None):
     """Convert a Keras model to a verified .tflite file with builtin ops only; return its report.
 
     Args:
@@ -224,6 +234,9 @@ def export(model, path, quantization="none", representative_data=None, verify_da
         max_verify_samples: verification samples used at most. Defaults to 4096.
         num_threads: LiteRT threads during verification. Defaults to 1.
         seed: seed of the random verification inputs. Defaults to 0.
+        class_names: names of the model's classes in output order (one string per output), kept
+            in the report as "class_names" (read by `LiteRTClassifier.class_names` and
+            `kerasseizure detect`); None leaves them out. Defaults to None.
 
     Returns:
         `ExportReport` (also written as JSON to `<path>.json`).
@@ -261,6 +274,8 @@ def export(model, path, quantization="none", representative_data=None, verify_da
         min_agreement = DEFAULT_MIN_AGREEMENT[quantization]
     if not 0.0 <= float(min_agreement) <= 1.0:
         raise ValueError(f"`min_agreement` must lie in [0, 1], got {min_agreement!r}.")
+    if class_names is not None:
+        class_names = _checked_class_names(class_names, model)
 
     source_policy = _policies(model)
     rebuilt = _is_sixteen_bit(model)
@@ -329,6 +344,7 @@ def export(model, path, quantization="none", representative_data=None, verify_da
             frontend=None if frontend is None else frontend.get_config(), preprocessing=preprocessing,
             verification=figures, passed=passed, versions=versions(),
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            class_names=class_names,
         )
         del classifier
         if not passed:

@@ -38,6 +38,7 @@ class ExportReport:
         verification: figures of the LiteRT vs Keras comparison and the thresholds applied.
         passed: whether verification passed.
         versions: tensorflow, keras, ai-edge-litert versions; created: UTC time stamp.
+        class_names: names of the model's classes in output order, or None (then absent from the dict).
     """
 
     path: str
@@ -58,10 +59,14 @@ class ExportReport:
     passed: bool
     versions: dict
     created: str
+    class_names: list | None = None
 
     def to_dict(self):
         """The report as a JSON-ready dict."""
-        return dataclasses.asdict(self)
+        report = dataclasses.asdict(self)
+        if report["class_names"] is None:
+            del report["class_names"]
+        return report
 
 
 def tensor_details(details, names):

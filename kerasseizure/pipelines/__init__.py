@@ -11,9 +11,15 @@ Importing this package does not import TensorFlow; building a dataset does. See 
 
 from kerasseizure.pipelines.cache import FeatureCache, default_cache_dir, list_caches
 from kerasseizure.pipelines.hms import HMSFeatures, build_hms_features, hms_dataset
-from kerasseizure.pipelines.tusz import TUSZFeatures, build_tusz_features, element_order, tusz_dataset
+from kerasseizure.pipelines.tusz import (
+    TUSZFeatures,
+    build_tusz_features,
+    element_order,
+    subsample_background,
+    tusz_dataset,
+)
 
 __all__ = [
     "FeatureCache", "HMSFeatures", "TUSZFeatures", "build_hms_features", "build_tusz_features",
-    "default_cache_dir", "element_order", "hms_dataset", "list_caches", "tusz_dataset",
+    "default_cache_dir", "element_order", "hms_dataset", "list_caches", "subsample_background", "tusz_dataset",
 ]

@@ -237,11 +237,23 @@ def _slow_recordings(seizures, recordings, fmax):
     return dict(zip(seizures.loc[slow, "edf_path"], rates[slow]))
 
 
+def _checked_segments(segments, types):
+    missing = [c for c in SEIZURE_TABLE_COLUMNS if c not in segments.columns]
+    if missing:
+        raise ValueError(f"segments lack the columns {missing} (expected {SEIZURE_TABLE_COLUMNS})")
+    unknown = sorted(set(segments["label"]) - set(types))
+    if unknown:
+        raise ValueError(f"segments have labels {unknown} outside the classes {list(types)}")
+    if not (segments["stop"] > segments["start"]).all():
+        raise ValueError("segments must have stop > start")
+    return segments
+
+
 def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250, montage="tcp20", wl=1.0,
                         ws=0.25, fmax=None, box_size=3, sigma=1.0, truncate=4.0, radii=(1, 2, 4), normalize=True,
                         types=SEIZURE_TYPES, splits=None, dtype="float32", skip_bad=False, rebuild=False,
-                        progress=True, in_memory=False, plan_only=False):
-    """Compute (or load from the cache) the windows of every benchmark seizure.
+                        progress=True, in_memory=False, plan_only=False, segments=None):
+    """Compute (or load from the cache) the windows of every benchmark seizure (or of `segments`).
 
     Args:
         corpus: a `TUSZCorpus` or the path of a TUSZ root.
@@ -267,6 +279,11 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
         plan_only: when the cache is not complete, read no signal and write nothing: return the
             features the build would produce, from the corpus index alone (`planned_features`);
             a complete cache is loaded as usual.
+        segments: None (the benchmark seizures of `types` in `splits`), or a table of labelled
+            recording pieces to window instead (columns of SEIZURE_TABLE_COLUMNS; detection's
+            `io.tusz_detection.detection_segments` / `recording_segments`); every label must be
+            one of `types`, which then gives the class order ("bckg" first for a detector), and
+            `splits` is ignored. The features call them seizures all the same.
 
     Returns:
         TUSZFeatures.
@@ -296,7 +313,11 @@ def build_tusz_features(corpus, representation="fft", cache_dir=None, *, fs=250,
     _check_rate(fs, wl, fmax if isinstance(fmax, tuple) else (fmax,))
     window_samples(fs, wl, ws)  # raises on a grid without samples
 
-    seizures, excluded = corpus.benchmark_seizures(types, splits)
+    if segments is None:
+        seizures, excluded = corpus.benchmark_seizures(types, splits)
+    else:
+        seizures, excluded = _checked_segments(segments, types), {}
+        splits = tuple(sorted(set(seizures["split"])))
     seizures = seizures.reset_index(drop=True)
     top = max(fmax) if isinstance(fmax, tuple) else fmax
     slow = _slow_recordings(seizures, corpus.recordings, top)
@@ -489,9 +510,37 @@ def _assemble(items, seizures, types, representation, path, config, arrays, repo
 # ------------------------------------------------------------------------------ dataset
 
 
+def subsample_background(features, rows, ratio, seed=0, epoch=0, background="bckg"):
+    """Window rows for one epoch of a detector: every non-background row of `rows` and a fresh
+    random draw (seeded by seed and epoch) of `ratio` background rows per non-background one.
+
+    Whole recordings are mostly background (most hold no seizure at all); drawing a new subset
+    each epoch keeps the classes within `ratio` of each other, and over the epochs the model sees
+    much more of the background than one fixed draw would show. Returns the rows sorted (the
+    dataset shuffles them).
+
+    Args:
+        features: TUSZFeatures whose classes include `background`.
+        rows: candidate window rows (e.g. `features.window_positions(train)`).
+        ratio: background windows per non-background window (> 0); all of them when fewer exist.
+        seed, epoch: the draw.
+        background: the background class name. Defaults to "bckg".
+    """
+    if background not in features.classes:
+        raise ValueError(f"no {background!r} class among {features.classes}")
+    if not ratio > 0:
+        raise ValueError(f"ratio must be > 0, got {ratio!r}")
+    rows = np.asarray(rows, dtype=np.int64)
+    is_background = features.windows["label"].to_numpy()[rows] == background
+    foreground, candidates = rows[~is_background], rows[is_background]
+    count = min(len(candidates), int(round(ratio * max(len(foreground), 1))))
+    drawn = np.random.default_rng([int(seed), int(epoch), 7]).choice(candidates, size=count, replace=False)
+    return np.sort(np.concatenate([foreground, drawn]))
+
+
 def tusz_dataset(features, indices=None, batch_size=32, *, window_stride=1, shuffle=False, seed=0, epoch=0,
                  reshuffle_each_iteration=False, shard=None, inputs=None, one_hot=False, sample_weight=None,
-                 include_info=False, drop_remainder=False, prefetch=True):
+                 include_info=False, drop_remainder=False, prefetch=True, window_rows=None):
     """tf.data batches of the windows of the seizures at `indices`.
 
     Args:
@@ -515,6 +564,8 @@ def tusz_dataset(features, indices=None, batch_size=32, *, window_stride=1, shuf
             evaluation loops; Keras `fit` does not accept the extra element).
         drop_remainder: drop the last incomplete batch.
         prefetch: add `prefetch(AUTOTUNE)`.
+        window_rows: explicit window rows to use instead of the windows of `indices` (which is
+            then ignored, as is `window_stride`): e.g. `subsample_background`'s draw for an epoch.
 
     Returns:
         tf.data.Dataset of (x, y[, w][, info]) batches; x float32 (batch, 20, bins) for "fft",
@@ -524,7 +575,10 @@ def tusz_dataset(features, indices=None, batch_size=32, *, window_stride=1, shuf
 
     names = _input_names(features, inputs)
     single = _single(features, inputs)
-    selected = features.window_positions(indices, window_stride)
+    if window_rows is None:
+        selected = features.window_positions(indices, window_stride)
+    else:
+        selected = np.asarray(window_rows, dtype=np.int64)
     order = element_order(selected, shuffle, seed, epoch, shard)
     labels = features.windows["label_index"].to_numpy(np.int32)
     n_classes = len(features.classes)

@@ -241,6 +241,25 @@ def test_flush_closes_an_open_event_at_the_end():
     assert fraction_detector().run(bipolar_bursts(250, 60, [(56.0, 60.0, 100.0)])).events_closed == ()
 
 
+def test_events_from_probabilities_equal_the_stream():
+    detector = fraction_detector(off_threshold=0.3)
+    x = bipolar_bursts(250, 120, [(20.0, 50.0, 100.0), (70.0, 78.0, -100.0), (110.0, 120.0, 100.0)])
+    streamed = detector.run(x)
+    offline = detector.events_from_probabilities(streamed.probabilities, duration_s=120.0)
+    assert len(streamed.events_closed) == 3  # the last one is closed at the end of the recording
+    assert_same_events(offline.events_closed, streamed.events_closed)
+    assert_same_events(offline.events_opened, streamed.events_opened)
+    np.testing.assert_array_equal(offline.smoothed_probability, streamed.smoothed_probability)
+    np.testing.assert_array_equal(offline.window_times, streamed.window_times)
+    # Without a duration an open event closes at the end of the last window.
+    last = detector.events_from_probabilities(streamed.probabilities).events_closed[-1]
+    assert last.offset == pytest.approx(streamed.window_times[-1] + 1.0)
+    with pytest.raises(DetectorSettingsError, match="ends before"):
+        detector.events_from_probabilities(streamed.probabilities, duration_s=100.0)
+    with pytest.raises(RuntimeModelError, match="probabilities"):
+        detector.events_from_probabilities(streamed.probabilities[:, :2])
+
+
 @pytest.mark.parametrize("fs, smooth_windows, min_duration_s", [(250, 8, 5.0), (256, 1, 0.0), (200, 4, 2.0)])
 def test_latency_is_the_delay_from_onset_to_alarm(fs, smooth_windows, min_duration_s):
     detector = fraction_detector(fs=fs, smooth_windows=smooth_windows, min_duration_s=min_duration_s)

@@ -294,3 +294,63 @@ def test_planned_features_skip_slow_recordings_like_the_build(tmp_path):
                                       plan_only=True)
     assert planned.seizures["skipped"].tolist() == built.seizures["skipped"].tolist()
     assert planned.seizures["n_windows"].tolist() == built.seizures["n_windows"].tolist()
+
+
+# ------------------------------------------------------------------------------ detection segments
+
+
+@pytest.fixture(scope="module")
+def detection_features(tusz_corpus, tmp_path_factory):
+    from kerasseizure.io.tusz_detection import detection_segments
+
+    segments = detection_segments(tusz_corpus, ("train", "dev"))
+    classes = ("bckg", "fnsz", "gnsz", "spsz", "cpsz", "absz", "tnsz", "tcsz")
+    return segments, build_tusz_features(tusz_corpus, "fft", tmp_path_factory.mktemp("detection"), types=classes,
+                                         segments=segments, progress=False)
+
+
+def test_segments_are_windowed_with_their_labels(tusz_corpus, detection_features):
+    segments, features = detection_features
+    assert features.classes[0] == "bckg" and len(features.seizures) == len(segments)
+    windows = features.windows
+    assert set(windows["label"]) == set(segments["label"])
+    np.testing.assert_array_equal(windows["label_index"], [features.classes.index(x) for x in windows["label"]])
+    # Each window lies inside its segment and equals the transform of the recording there.
+    table = features.seizures
+    starts = table["start"].to_numpy()[windows["seizure"]]
+    stops = table["stop"].to_numpy()[windows["seizure"]]
+    assert ((windows["start_seconds"] >= starts - 1e-9) & (windows["start_seconds"] + 1.0 <= stops + 1e-6)).all()
+    row = int(np.flatnonzero(table["label"].to_numpy() == "bckg")[0])
+    segment = table.iloc[row]
+    x = tusz_corpus.read(segment, fs=250, start=float(segment["start"]), stop=float(segment["stop"])).signals
+    expected = fft_windows(x, fs=250, wl=1.0, ws=0.25, fmax=24.0).numpy()
+    first = int(table["row_start"].iloc[row])
+    np.testing.assert_allclose(features.arrays["fft"][first:first + len(expected)], expected, atol=1e-5)
+    with pytest.raises(ValueError, match="outside the classes"):
+        build_tusz_features(tusz_corpus, "fft", types=("fnsz",), segments=segments, plan_only=True)
+    with pytest.raises(ValueError, match="lack the columns"):
+        build_tusz_features(tusz_corpus, "fft", types=features.classes, segments=segments.drop(columns="split"),
+                            plan_only=True)
+
+
+def test_background_is_subsampled_afresh_each_epoch(detection_features):
+    from kerasseizure.pipelines import subsample_background
+
+    _, features = detection_features
+    rows = features.window_positions()
+    labels = features.windows["label"].to_numpy()
+    seizure_rows = rows[labels[rows] != "bckg"]
+    # (this small corpus is mostly seizure: a ratio below 1 leaves background to draw from)
+    first = subsample_background(features, rows, 0.3, seed=3, epoch=0)
+    assert set(seizure_rows) <= set(first)  # every seizure window, every epoch
+    assert (labels[first] == "bckg").sum() == round(0.3 * len(seizure_rows))
+    np.testing.assert_array_equal(first, subsample_background(features, rows, 0.3, seed=3, epoch=0))
+    second = subsample_background(features, rows, 0.3, seed=3, epoch=1)
+    assert set(first[labels[first] == "bckg"]) != set(second[labels[second] == "bckg"])
+    everything = subsample_background(features, rows, 1e6)
+    np.testing.assert_array_equal(everything, np.sort(rows))  # no more background than there is
+    # The dataset takes the drawn rows as they are.
+    ds = tusz_dataset(features, None, 1000, window_rows=first, inputs="fft")
+    assert sum(int(y.shape[0]) for _, y in ds) == len(first)
+    with pytest.raises(ValueError, match="ratio"):
+        subsample_background(features, rows, 0)

@@ -48,10 +48,12 @@ def check_run_identity(main, name, results, row_dir, capsys):
 
 
 def _change_every_checked_row(values):
-    """A setting of each row `check_run_identity` is given: table 1 k-NN, table 2 temporal, table 3 teacher."""
+    """A setting of each row `check_run_identity` is given: table 1 k-NN, table 2 temporal, tables 3
+    and 4 teacher."""
     values["table1"]["baselines"]["params"]["knn"] = {"n_neighbors": 3}
     values["table2"]["model"]["batch_size"] = 4
     values["table3"]["teacher"]["epochs"] += 1
+    values["table4"]["teacher"]["epochs"] += 1
 
 
 def smoke_preset(tmp_path, change):

@@ -24,6 +24,7 @@ def _paper_on_test_corpora(tmp_path, folds):
     values["table1"]["corpus"] = test["table1"]["corpus"]
     values["table2"]["corpus"] = test["table2"]["corpus"]
     values["table3"]["corpus_size"] = test["table3"]["corpus_size"]
+    values["table4"]["corpus"] = test["table4"]["corpus"]
     folds(values)
     path = tmp_path / "paper-on-test-corpora.yaml"
     path.write_text(yaml.safe_dump(values))
@@ -78,3 +79,16 @@ def test_table3_paper_preset_trains_exports_and_times_every_model(tmp_path):
                                                  for t in ("alone", "distilled")]
     assert (table[[f"tflite_kb_{q}" for q in ("none", "dynamic", "int8")]] > 0).all().all()
     assert table["p50_ms_int8"].gt(0).all()
+
+
+def test_table4_paper_preset_trains_exports_streams_and_scores(tmp_path):
+    from reproduce import table4
+
+    preset = _paper_on_test_corpora(tmp_path, lambda v: None)
+    results, record = _run(table4, tmp_path, preset)
+    table = pd.read_csv(results / "table.csv")
+    assert list(table["model"]) == list(table4.MODELS.values())
+    assert table["szcore/targets"].notna().all() and record["export"]["passed"] is not None
+    configs = _fit_configs(results)
+    assert configs and {c["max_steps_per_epoch"] for c in configs} == {2}
+    assert record["config"]["experiments"]["teacher"]["model"] == {}  # the default (paper) SeizureNet
