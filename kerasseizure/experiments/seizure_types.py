@@ -331,12 +331,12 @@ class SeizureTypeExperiment:
 
     def _plan_row(self, row, proto, timings, steps, warmup):
         from kerasseizure.experiments import plan as plan_lib
-        from kerasseizure.experiments.tusz import time_baseline, time_network
+        from kerasseizure.experiments.tusz import time_baseline, time_network, training_rows
 
         config = self.configs[row.key]
         features = self.features[proto["version"]][config.representation]
         folds = self.folds()[proto["key"]]
-        n_train = [int(features.window_positions(t, config.train_window_stride).size) for _, (t, _) in folds]
+        n_train = [int(training_rows(config, features, t).size) for _, (t, _) in folds]
         n_eval = [int(features.window_positions(v, config.eval_window_stride).size) for _, (_, v) in folds]
         done = plan_lib.completed_folds(self.row_dir(proto, row.key), [str(index) for index, _ in folds])
         todo = [k for k, (index, _) in enumerate(folds) if str(index) not in done]

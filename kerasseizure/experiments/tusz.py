@@ -266,17 +266,28 @@ def _fit_kwargs(config, run_dir, log, what):
                 config={"experiment": config.to_dict()})
 
 
+def training_rows(config, features, train, epoch=0, seed=None):
+    """The window rows a row trains on in one epoch: every `train_window_stride`-th window of the
+    seizures at `train`, or with `background_ratio` those seizure windows and a fresh draw of
+    background windows (`pipelines.subsample_background`, seeded by seed (default the config's)
+    and epoch)."""
+    from kerasseizure.pipelines import subsample_background
+
+    rows = features.window_positions(train, config.train_window_stride)
+    if config.background_ratio is None:
+        return rows
+    seed = config.seed if seed is None else seed
+    return subsample_background(features, rows, config.background_ratio, seed, epoch)
+
+
 def _data(config, features, train, valid):
     """(training data factory, validation data factory or None, number of training windows) of a row."""
-    from kerasseizure.pipelines import subsample_background, tusz_dataset
+    from kerasseizure.pipelines import tusz_dataset
 
     inputs = _dataset_inputs(config, features)
-    candidates = features.window_positions(train, config.train_window_stride)
 
     def epoch_rows(epoch, seed):
-        if config.background_ratio is None:
-            return candidates
-        return subsample_background(features, candidates, config.background_ratio, seed, epoch)
+        return training_rows(config, features, train, epoch, seed)
 
     n_train = int(epoch_rows(0, config.seed).size)
     if n_train == 0:

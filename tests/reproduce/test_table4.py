@@ -86,3 +86,22 @@ def test_run_identity_is_checked(tmp_path, capsys):
     _run(tmp_path, results)
     check_run_identity(lambda extra: _run(tmp_path, results, extra), "table4", results,
                        results / "runs" / "teacher", capsys)
+
+
+def test_plan_counts_one_epoch_of_subsampled_windows(finished):
+    from kerasseizure.experiments.detection import DetectionExperiment, tusz_v2_root
+    from kerasseizure.experiments.presets import load_preset
+    from kerasseizure.experiments.tusz import training_rows
+
+    tmp, _, _ = finished
+    results = tmp / "plan"
+    _run(tmp, results, ["--plan"])
+    plan = json.loads((results / "plan.json").read_text())
+    assert not (results / "runs").exists()  # nothing trained
+    settings = load_preset("test").table4
+    root, _ = tusz_v2_root(settings, synthetic_dir=tmp / "syn")
+    experiment = DetectionExperiment(settings, root, 0, results).prepare(plan_only=True)
+    train = experiment.folds()["release-split-v2.0.3"][0][1][0]
+    expected = len(training_rows(experiment.configs["teacher"], experiment.ses, train))
+    assert expected < len(experiment.ses.window_positions(train))  # background was subsampled
+    assert {row["train_windows_per_epoch"] for row in plan["rows"]} == {expected}
