@@ -100,6 +100,9 @@ def resample_plan(length, num=None, fs_in=None, fs_out=None, method="fft"):
     for name, rate in (("fs_in", fs_in), ("fs_out", fs_out)):
         if rate is not None and not rate > 0:
             raise ValueError(f"rates must be positive, got {name}={rate}")
+    # Rates from file headers may be NumPy scalars, which Fraction refuses (float32) or keeps (int64).
+    fs_in, fs_out, length = (value.item() if isinstance(value, np.generic) else value
+                             for value in (fs_in, fs_out, length))
     if method == "fft":
         if num is None:
             if fs_in is None or fs_out is None:

@@ -136,6 +136,11 @@ def test_resample_reference_plans_and_errors():
                                scipy.signal.resample_poly(x, 125, 128, axis=-1))
     np.testing.assert_array_equal(reference.resample_reference(x, fs_in=250, fs_out=250), x)
     assert reference.resample_plan(512, 512) == ("identity",)
+    # Rates as an EDF header's NumPy scalars give the same plain plans.
+    for kind in (np.int64, np.float32, np.float64):
+        for method, plan in (("fft", ("fft", 500)), ("polyphase", ("polyphase", 125, 128))):
+            got = reference.resample_plan(np.int64(512), fs_in=kind(256), fs_out=kind(250), method=method)
+            assert got == plan and all(type(v) in (str, int) for v in got)
     with pytest.raises(ValueError, match="positive"):
         reference.resample_reference(x, fs_in=0, fs_out=250)
     with pytest.raises(SignalError, match="0 samples"):
