@@ -152,6 +152,16 @@ def write_results(results_dir, table, markdown, record, figures=None):
     atomic_write_json(results_dir / RECORD_FILE, record)
 
 
+def evenly(rows, n):
+    """At most `n` rows spread evenly over `rows` (deterministic)."""
+    import numpy as np
+
+    rows = np.asarray(rows)
+    if len(rows) <= n:
+        return rows
+    return rows[np.linspace(0, len(rows) - 1, int(n)).round().astype(np.int64)]
+
+
 def cpu_model():
     """The CPU's model name for run records (/proc/cpuinfo on Linux, platform.processor() elsewhere)."""
     import platform

@@ -44,7 +44,7 @@ from kerasseizure.experiments.distillation import (  # noqa: E402
     PROTOCOL, SEIZURE_WISE_FOLDS, DistillationExperiment, tusz_v152_root,
 )
 from reproduce.common import (  # noqa: E402
-    Progress, cpu_model, data_banner, run_record, run_table, table_parser,
+    Progress, cpu_model, data_banner, evenly, run_record, run_table, table_parser,
     write_results,
 )
 from reproduce.table3_export import (  # noqa: E402
@@ -90,14 +90,6 @@ def _input_names(features, key, config):
     return [config.input_name]
 
 
-def _evenly(rows, n):
-    """At most `n` rows spread evenly over `rows` (deterministic)."""
-    rows = np.asarray(rows)
-    if len(rows) <= n:
-        return rows
-    return rows[np.linspace(0, len(rows) - 1, int(n)).round().astype(np.int64)]
-
-
 # ---------------------------------------------------------------------------------- deployment
 
 
@@ -141,8 +133,8 @@ def deploy(experiment, key, index, fold_dir, progress, log):
     as_dict = key == "teacher"
     labels = features.windows["label_index"].to_numpy()
     train_rows = features.window_positions(train, preset["train_window_stride"])
-    verify_rows = _evenly(eval_rows, preset["export"]["verify_windows"])
-    representative = _inputs(features, names, _evenly(train_rows, preset["export"]["calibration_windows"]), as_dict)
+    verify_rows = evenly(eval_rows, preset["export"]["verify_windows"])
+    representative = _inputs(features, names, evenly(train_rows, preset["export"]["calibration_windows"]), as_dict)
     verify = (_inputs(features, names, verify_rows, as_dict), labels[verify_rows])
     x_eval = _inputs(features, names, eval_rows, as_dict)
     metrics, predictions = {}, {}
@@ -271,7 +263,7 @@ def main(argv=None):
     # latency: the files of the first fold run (same architectures in every fold)
     start = time.perf_counter()
     first = folds[0][0]
-    latency_rows = _evenly(features.window_positions(folds[0][1][1]), 1)
+    latency_rows = evenly(features.window_positions(folds[0][1][1]), 1)
     latencies = {}
     for key in keys:
         fold_dir = experiment.run_dir(key) / f"fold-{first}"

@@ -43,7 +43,7 @@ from kerasseizure.experiments.detection import (  # noqa: E402
     score_detections, split_by_recording, tusz_v2_root,
 )
 from reproduce.common import (  # noqa: E402
-    Progress, cpu_model, data_banner, run_record, run_table, table_parser, write_results,
+    Progress, cpu_model, data_banner, evenly, run_record, run_table, table_parser, write_results,
 )
 from reproduce.published import TABLE4  # noqa: E402
 from reproduce.table3_export import export_verified  # noqa: E402
@@ -52,13 +52,6 @@ NAME = "table4"
 MODELS = {"teacher": "teacher (Keras)", "student": "student (Keras)", "student_int8": "student int8 (streamed)"}
 SHOWN_SCORERS = ("szcore", "ovlp", "taes")
 RATES = (("sensitivity", "sens"), ("precision", "prec"), ("f1", "F1"), ("false_alarms_per_24h", "FA/24h"))
-
-
-def _evenly(rows, n):
-    rows = np.asarray(rows)
-    if len(rows) <= n:
-        return rows
-    return rows[np.linspace(0, len(rows) - 1, int(n)).round().astype(np.int64)]
 
 
 def _describe(experiment, synthetic):
@@ -85,8 +78,8 @@ def export_student(experiment, model, log):
     config = experiment.configs["student"]
     train, dev = dict(experiment.folds()[PROTOCOL["key"]])[0]
     name = config.input_name
-    train_rows = _evenly(features.window_positions(train), settings["export"]["calibration_windows"])
-    dev_rows = _evenly(features.window_positions(dev), settings["export"]["verify_windows"])
+    train_rows = evenly(features.window_positions(train), settings["export"]["calibration_windows"])
+    dev_rows = evenly(features.window_positions(dev), settings["export"]["verify_windows"])
     take = lambda rows: np.asarray(features.arrays[name][rows], dtype=np.float32)  # noqa: E731
     labels = features.windows["label_index"].to_numpy()
     preprocessing = {**detector_settings(settings, 0.5)["preprocessing"], "fs": 250, "montage": "tcp20"}
@@ -117,7 +110,7 @@ def stream_recordings(path, experiment, reference, threshold, progress):
     the chunked runs cover the first `streaming.recordings` recordings and must give the same events.
     """
     from kerasseizure.errors import KerasSeizureError
-    from kerasseizure.experiments.detection import _to_event
+    from kerasseizure.experiments.detection import as_event
     from kerasseizure.export.litert_runtime import read_edf_recording
     from kerasseizure.export.streaming import StreamingDetector
 
@@ -131,7 +124,7 @@ def stream_recordings(path, experiment, reference, threshold, progress):
         start = time.perf_counter()
         output = detector.run(signals)
         _add(seconds, processed, "whole recording", time.perf_counter() - start, duration)
-        events[edf_path] = [_to_event(e) for e in output.events_closed]
+        events[edf_path] = [as_event(e) for e in output.events_closed]
         for chunk_s in settings["streaming"]["chunk_seconds"] if limit is None or number < limit else ():
             step = max(1, int(round(chunk_s * fs)))
             start = time.perf_counter()
@@ -249,25 +242,18 @@ def main(argv=None):
         return plan_lib.show(plan, args.results_dir)
     timings = {"data_seconds": round(time.perf_counter() - started, 3)}
     description, data = _describe(experiment, synthetic)
-    reference = experiment.reference()
-    dev = {p: r for p, r in reference.items() if experiment.corpus.recordings.set_index("edf_path").at[p, "split"] == "dev"}
-    evaluation = {p: r for p, r in reference.items() if p not in dev}
+    dev, evaluation = experiment.reference(("dev",)), experiment.reference(("eval",))
     progress = Progress(9 + len(evaluation), NAME, quiet=args.quiet)
     progress.log(f"{description}; runs in {experiment.run_root}")
 
-    trained = {}
     for row in experiment.rows:
         start = time.perf_counter()
         cv = experiment.run_row(row.label)[PROTOCOL["key"]]
-        trained[row.key] = cv
         timings[f"{row.key}/train_seconds"] = round(time.perf_counter() - start, 3)
         progress.advance(f"{row.key}: {'trained earlier, loaded' if cv.reused else 'trained'}", 3)
 
-    from kerasseizure.export.saving import load_keras_model
-
     start = time.perf_counter()
-    models = {key: load_keras_model(experiment.run_dir(key) / "fold-0" / "fit" / "final.keras")
-              for key in ("teacher", "student")}
+    models = {key: experiment.trained_model(key) for key in ("teacher", "student")}
     probabilities = {key: experiment.recording_probabilities(key, model) for key, model in models.items()}
     parameters = {key: int(model.count_params()) for key, model in models.items()}
     parameters["student_int8"] = parameters["student"]
@@ -277,7 +263,7 @@ def main(argv=None):
     progress.advance(f"exported the student: {path.name} ({report['size_bytes'] / 1024:.1f} KB, verified: "
                      f"{report['passed']})", 2)
 
-    durations = {p: r.duration for p, r in reference.items()}
+    durations = {p: r.duration for p, r in evaluation.items()}
     results, dev_f1 = {}, {}
     for key, probs in probabilities.items():
         threshold, dev_f1[key] = choose_threshold(probs, dev, preset)

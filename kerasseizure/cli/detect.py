@@ -11,7 +11,6 @@ from its export report); a .keras model loads TensorFlow. See docs/detection.md.
 
 import argparse
 import contextlib
-import datetime
 import math
 import time
 from pathlib import Path
@@ -20,14 +19,7 @@ from kerasseizure.cli.common import CommandError, _positive_int
 from kerasseizure.cli.predict import _LiteModel, _edf_settings, _highest_frequency, _load_predict_model, _read_edf
 from kerasseizure.errors import KerasSeizureError
 
-# TUSZ seizure types as HED-SCORE eventTypes, as epilepsy2bids converts TUSZ (load_annotations/tuh.py);
-# other class names are written as `sz` unless they are HED-SCORE types already.
-HED_SCORE_TYPES = {"seiz": "sz", "fnsz": "sz_foc", "gnsz": "sz_gen", "spsz": "sz_foc_a", "cpsz": "sz_foc_ia",
-                   "absz": "sz_gen_nm", "tnsz": "sz_gen_m_tonic", "cnsz": "sz_gen_m_clonic",
-                   "tcsz": "sz_gen_m_tonicClonic", "atsz": "sz_gen_m_atonic", "mysz": "sz_gen_nm_myoclonic"}
 REFERENCE_SUFFIXES = (".csv_bi", ".tse_bi")
-# Where the EDF header holds the start date and time, "dd.mm.yyhh.mm.ss" (16 bytes).
-_EDF_START_OFFSET = 168
 
 
 @contextlib.contextmanager
@@ -95,19 +87,6 @@ def _references(edfs, reference_dir, out):
     return references
 
 
-def _start_time(path):
-    """The recording's start from the EDF header (years 85-99 are 19xx, as EDF says), or None."""
-    with open(path, "rb") as handle:
-        handle.seek(_EDF_START_OFFSET)
-        text = handle.read(16).decode("ascii", errors="replace")
-    try:
-        day, month, year = (int(v) for v in text[:8].split("."))
-        hour, minute, second = (int(v) for v in text[8:].split("."))
-        return datetime.datetime(year + (1900 if year >= 85 else 2000), month, day, hour, minute, second)
-    except ValueError:  # blank or anonymised fields
-        return None
-
-
 # ============================================================================ model
 
 
@@ -147,8 +126,8 @@ def _detector_model(args):
 
 
 def _stream(detector, signals, chunk):
-    """(window times, smoothed seizure probability, final events) of a recording fed in chunks of
-    `chunk` samples (None: whole); any chunking gives the same events."""
+    """(dates of the smoothed values, smoothed seizure probability, final events) of a recording fed
+    in chunks of `chunk` samples (None: whole); any chunking gives the same events."""
     import numpy as np
 
     if chunk is None:
@@ -156,17 +135,9 @@ def _stream(detector, signals, chunk):
     else:
         outputs = [detector.feed(signals[:, start:start + chunk]) for start in range(0, signals.shape[1], chunk)]
         outputs.append(detector.flush())
-    return (np.concatenate([o.window_times for o in outputs]),
+    return (np.concatenate([o.smoothed_times for o in outputs]),
             np.concatenate([o.smoothed_probability for o in outputs]),
             [event for o in outputs for event in o.events_closed])
-
-
-def _smoothed_dates(window_times, smooth_windows, window_length):
-    """When each smoothed value is dated: the mean centre of the windows it averages (docs/streaming.md)."""
-    import numpy as np
-
-    first = window_times[np.maximum(np.arange(len(window_times)) - smooth_windows + 1, 0)]
-    return (first + window_times) / 2 + window_length / 2
 
 
 def _timeline_figure(path, name, dates, smoothed, events, reference, duration, args):
@@ -197,9 +168,9 @@ def _timeline_figure(path, name, dates, smoothed, events, reference, duration, a
 
 def _detect_recording(path, model, settings, fmax, classes, reference, out, args):
     """Detect the seizures of one EDF and write its files; returns (events, duration s, seconds taken)."""
-    from kerasseizure.export.litert_runtime import TARGET_FS
     from kerasseizure.export.streaming import StreamingDetector
-    from kerasseizure.io.events import Event, read_seizure_events, write_csv_bi, write_events_tsv
+    from kerasseizure.io.edf import read_header
+    from kerasseizure.io.events import HED_SCORE_TYPES, Event, read_seizure_events, write_csv_bi, write_events_tsv
 
     signals, names, fs, duration = _read_edf(path, fmax)
     with _naming(path):
@@ -209,7 +180,7 @@ def _detect_recording(path, model, settings, fmax, classes, reference, out, args
                                      min_duration_s=args.min_duration)
         chunk = None if args.chunk_seconds is None else max(1, round(args.chunk_seconds * fs))
         started = time.perf_counter()
-        window_times, smoothed, detected = _stream(detector, signals, chunk)
+        dates, smoothed, detected = _stream(detector, signals, chunk)
         seconds = time.perf_counter() - started
         events = [Event(e.onset, e.duration, HED_SCORE_TYPES.get(e.type.lower(), e.type), e.confidence)
                   for e in detected]
@@ -217,10 +188,8 @@ def _detect_recording(path, model, settings, fmax, classes, reference, out, args
         shown = read_seizure_events(reference) if reference is not None and not args.no_figures else None
         files = _outputs(out, path.stem)
         write_csv_bi(files["csv_bi"], events, duration)
-        write_events_tsv(files["tsv"], events, duration, date_time=_start_time(path))
+        write_events_tsv(files["tsv"], events, duration, date_time=read_header(path).start_datetime)
     if shown is not None:
-        window_length = math.floor(settings.get("wl", 1.0) * TARGET_FS) / TARGET_FS
-        dates = _smoothed_dates(window_times, args.smooth, window_length)
         _timeline_figure(files["figure"], path.stem, dates, smoothed, events, shown, duration, args)
     return events, duration, seconds
 

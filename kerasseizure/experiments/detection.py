@@ -140,23 +140,23 @@ class DetectionExperiment(SingleProtocolExperiment):
             self._recordings = self._features(recording_segments(self.corpus, SCORING_SPLITS))
         return self._recordings
 
+    def trained_model(self, label):
+        """The Keras model a row trained (a distilled row's: the student), loaded from its run folder."""
+        from kerasseizure.export.saving import load_keras_model
+
+        return load_keras_model(self.run_dir(label) / "fold-0" / "fit" / "final.keras")
+
     def recording_probabilities(self, label, model=None):
         """{edf_path: (windows, classes) float64 softmax probabilities} of a row's trained model (or
         `model`) on every dev and eval recording."""
-        import keras
-
         from kerasseizure.experiments.tusz import _dataset_inputs, _predict
-        from kerasseizure.export.saving import load_keras_model
 
         row = self.row(label)
         config = self.configs[row.key].replace(eval_window_stride=1)
         features = self.recordings
-        if model is None:
-            model = load_keras_model(self.run_dir(label) / "fold-0" / "fit" / "final.keras")
-        inputs = _dataset_inputs(config.teacher if row.kind == "distilled" else config, features)
-        if row.kind == "distilled":
-            inputs = config.input_name
-        keras.utils.set_random_seed(self.seed)
+        model = model if model is not None else self.trained_model(label)
+        # A distilled row's saved model is the student, which reads one SES input.
+        inputs = config.input_name if row.kind == "distilled" else _dataset_inputs(config, features)
         probs = _predict(model, features, None, config, inputs)
         return split_by_recording(features, probs)
 
@@ -188,7 +188,8 @@ def detector_settings(settings, threshold):
             "min_duration_s": float(settings["detector"]["min_duration_s"]), "threshold": float(threshold)}
 
 
-def _to_event(detected):
+def as_event(detected):
+    """A streaming `DetectedEvent` as the scorers' `io.events.Event` (label `seiz`)."""
     from kerasseizure.io.events import Event
 
     return Event(detected.onset, detected.duration, "seiz", min(max(detected.confidence, 0.0), 1.0))
@@ -200,7 +201,7 @@ def detect_from_probabilities(probabilities, durations, settings, threshold):
     from kerasseizure.export.streaming import StreamingDetector
 
     detector = StreamingDetector(_NoModel(), fs=250.0, **detector_settings(settings, threshold))
-    return {path: [_to_event(e) for e in detector.events_from_probabilities(probs, durations[path]).events_closed]
+    return {path: [as_event(e) for e in detector.events_from_probabilities(probs, durations[path]).events_closed]
             for path, probs in probabilities.items()}
 
 
@@ -258,5 +259,5 @@ def choose_threshold(probabilities, reference, settings):
     return max(t for t, v in defined.items() if v == best), f1
 
 
-__all__ = ["CLASSES", "DetectionExperiment", "PROTOCOL", "ROWS", "choose_threshold", "detect_from_probabilities",
+__all__ = ["CLASSES", "DetectionExperiment", "PROTOCOL", "ROWS", "as_event", "choose_threshold", "detect_from_probabilities",
            "detector_settings", "row_configs", "score_detections", "split_by_recording", "tusz_v2_root"]

@@ -216,6 +216,8 @@ class StreamOutput:
         probabilities: (n, n_classes) float32 class probabilities of the new windows.
         seizure_probability: (n,) seizure probability of each window, before smoothing.
         smoothed_probability: (n,) causal moving average of `seizure_probability`.
+        smoothed_times: (n,) the time each smoothed value is dated at, s: the mean centre of the
+            windows it averages (the times events start and end at).
         events_opened: events confirmed by this call (they have lasted `min_duration_s`); their
             duration, type and confidence are those so far -- the alarms.
         events_closed: events that ended in this call, final. Every event appears once in each.
@@ -227,6 +229,7 @@ class StreamOutput:
     smoothed_probability: np.ndarray
     events_opened: tuple
     events_closed: tuple
+    smoothed_times: np.ndarray
 
 
 def _concatenate(outputs, n_classes):
@@ -239,6 +242,7 @@ def _concatenate(outputs, n_classes):
         smoothed_probability=np.concatenate([o.smoothed_probability for o in outputs]),
         events_opened=sum((o.events_opened for o in outputs), ()),
         events_closed=sum((o.events_closed for o in outputs), ()),
+        smoothed_times=np.concatenate([o.smoothed_times for o in outputs]),
     )
 
 
@@ -458,7 +462,7 @@ class StreamingDetector:
 
     def _empty_output(self):
         return StreamOutput(np.zeros(0), np.zeros((0, self.n_classes or 0), np.float32), np.zeros(0), np.zeros(0),
-                            (), ())
+                            (), (), np.zeros(0))
 
     def _check_chunk(self, chunk):
         chunk = np.asarray(chunk, dtype=np.float64)
@@ -587,7 +591,7 @@ class StreamingDetector:
         if end_s is not None and self._event is not None:
             self._close_event(end_s, opened, closed)
         return StreamOutput(indices * (step / TARGET_FS), probabilities, seizure, smoothed, tuple(opened),
-                            tuple(closed))
+                            tuple(closed), dates2 / (2 * TARGET_FS))
 
     def _predict(self, windows):
         if isinstance(self.model, LiteRTClassifier):

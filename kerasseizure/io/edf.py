@@ -93,6 +93,7 @@ class EDFHeader:
         duration: recording length in seconds (data records x record duration).
         n_records: number of data records.
         record_duration: seconds per data record.
+        start_datetime: the recording's start (datetime, as pyedflib reads the header), or None.
     """
 
     path: str
@@ -100,6 +101,7 @@ class EDFHeader:
     duration: float
     n_records: int
     record_duration: float
+    start_datetime: object = None
 
     @property
     def labels(self):
@@ -283,6 +285,7 @@ def _header_from_reader(path, reader):
         duration=float(reader.datarecords_in_file * reader.datarecord_duration),
         n_records=int(reader.datarecords_in_file),
         record_duration=float(reader.datarecord_duration),
+        start_datetime=reader.getStartdatetime(),
     )
 
 

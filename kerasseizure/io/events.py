@@ -50,6 +50,10 @@ TSV_SEIZURE = "sz"  # HED-SCORE "Unclassified-epileptic-seizure"
 TSV_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 NOT_AVAILABLE = "n/a"
 TUSZ_SEIZURE = "seiz"
+# TUSZ seizure labels as HED-SCORE eventTypes, as epilepsy2bids converts TUSZ (load_annotations/tuh.py).
+HED_SCORE_TYPES = {"seiz": "sz", "fnsz": "sz_foc", "gnsz": "sz_gen", "spsz": "sz_foc_a", "cpsz": "sz_foc_ia",
+                   "absz": "sz_gen_nm", "tnsz": "sz_gen_m_tonic", "cnsz": "sz_gen_m_clonic",
+                   "tcsz": "sz_gen_m_tonicClonic", "atsz": "sz_gen_m_atonic", "mysz": "sz_gen_nm_myoclonic"}
 # The montage line of real v2.0.x files (a .csv_bi names it although TERM rows use no channel).
 CSV_MONTAGE_FILE = "$NEDC_NFC/lib/nedc_eas_default_montage.txt"
 EVENT_FILE_SUFFIXES = (".csv_bi", ".tse_bi", "_events.tsv")
