@@ -51,7 +51,7 @@ from reproduce.table3_export import (  # noqa: E402
     export_verified, measure_latency, weights_fingerprint,
 )
 from reproduce.table3_report import (  # noqa: E402
-    QUANTIZATION_LABELS, QUANTIZATIONS, TIMING_COLUMNS_PREFIXES, assemble_table, make_figures, markdown,
+    QUANTIZATION_LABELS, QUANTIZATIONS, TIMING_COLUMNS_PREFIXES, add_gaps, assemble_table, make_figures, markdown,
     model_label, notes_for, timing_columns,
 )
 
@@ -279,7 +279,8 @@ def main(argv=None):
                                  f"p99 {latency['p99_ms']:.3f} ms")
     timings["latency_seconds"] = round(time.perf_counter() - start, 3)
 
-    table = assemble_table(fold_results, keys, latencies)
+    references = {kind: ref for (_, kind), ref in experiment.reference_scores().items()}
+    table = add_gaps(assemble_table(fold_results, keys, latencies), references)
     n_folds = len(folds)
     protocol = ("Seizure-wise split of TUSZ v1.5.2 (IBM protocol, MYSZ excluded): "
                 + (f"fold {first} of {SEIZURE_WISE_FOLDS}" if n_folds == 1 else
@@ -295,20 +296,21 @@ def main(argv=None):
     record["folds"] = {str(index): {"train_seizures": int(len(train)), "validation_seizures": int(len(valid))}
                        for index, (train, valid) in folds}
     record["reused_folds"] = reused
+    record["references"] = references
     record["exports"] = {f"fold-{index}": result.extra for (index, _), result in zip(folds, fold_results)}
-    write_results(args.results_dir, table, markdown(table, banner, protocol, notes), record,
+    write_results(args.results_dir, table, markdown(table, banner, protocol, notes, references), record,
                   make_figures(table, fold_results, list(features.classes), keys))
     progress.log(f"done in {timings['total_seconds']:.0f} s: {Path(args.results_dir) / 'table.md'}")
     if not args.quiet:
-        print(markdown(table, banner, protocol, notes))
+        print(markdown(table, banner, protocol, notes, references))
     return table
 
 
 __all__ = [
     "NAME", "QUANTIZATIONS", "QUANTIZATION_LABELS", "SEIZURE_WISE_FOLDS", "TIMING_COLUMNS_PREFIXES",
     "weights_fingerprint", "model_label", "export_verified", "measure_latency", "deploy", "fold_table_result",
-    "assemble_table", "timing_columns", "markdown", "notes_for", "make_figures", "build_parser", "resolve_preset",
-    "main",
+    "assemble_table", "add_gaps", "timing_columns", "markdown", "notes_for", "make_figures", "build_parser",
+    "resolve_preset", "main",
 ]
 
 

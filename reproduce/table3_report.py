@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from kerasseizure.evaluation.reports import gap_closed
 from kerasseizure.experiments.distillation import rows_for
 from kerasseizure.experiments.protocol import find_row
 from reproduce.common import recomputed_batchnorm_text
@@ -75,6 +76,26 @@ def assemble_table(fold_results, keys, latencies):
     return pd.DataFrame(rows)
 
 
+REFERENCE_LABELS = {"prior": "reference: the training fold's majority type",
+                    "truth": "truth: each window's simulated type (synthetic corpus)"}
+
+
+def add_gaps(table, references):
+    """The table with gap columns, `<level>_f1_gap` and `<level>_f1_int8_gap`: (model F1 - majority-type
+    F1) / (truth F1 - majority-type F1), from `references` = {kind: {"folds_run", "summary"}} of
+    `SeizureTypeExperiment.reference_scores()` ("prior", "truth"); unchanged without them (a real
+    corpus)."""
+    if not references:
+        return table
+    table = table.copy()
+    for level in ("window", "seizure"):
+        prior, truth = (references[kind]["summary"][f"{level}_f1"]["mean"] for kind in ("prior", "truth"))
+        for column in (f"{level}_f1", f"{level}_f1_int8"):
+            if column in table:
+                table[f"{column}_gap"] = [round(gap_closed(v, prior, truth), 4) for v in table[column]]
+    return table
+
+
 TIMING_COLUMNS_PREFIXES = ("p50_ms_", "p99_ms_")
 
 
@@ -94,7 +115,7 @@ def _pm(table, row, column, digits=3):
     return text
 
 
-def markdown(table, banner, protocol, notes):
+def markdown(table, banner, protocol, notes, references=None):
     lines = [banner, "", f"**Table 3 -- distillation and deployment.** {protocol}", ""]
     header = ("| model | params | teacher/model params | .keras KB | .tflite KB float32 / dynamic / int8 "
               "| int8 LiteRT p50 / p99 ms | window F1 | seizure F1 | window F1 drop | seizure F1 drop "
@@ -123,8 +144,32 @@ def markdown(table, banner, protocol, notes):
                          f"| {row.get(f'p50_ms_{q}', float('nan')):.3f} | {row.get(f'p99_ms_{q}', float('nan')):.3f} "
                          f"| {_pm(table, row, f'window_f1_{q}')} | {row[f'agreement_{q}']:.3f} "
                          f"| {'yes' if row[f'verified_{q}'] else 'NO'} |")
+    if references:
+        lines += ["", "Gap closed on this synthetic corpus: (model F1 - majority-type F1) / (truth F1 - majority-type "
+                  "F1); 0 % is no better than predicting the training fold's majority type for every window, "
+                  "100 % is the truth line (each window's type wherever the simulated seizure shows in it).", "",
+                  "| model | window F1 | seizure F1 | gap closed (window / seizure) | int8: gap closed (window / "
+                  "seizure) |", "|---|---:|---:|---:|---:|"]
+        for _, row in table.iterrows():
+            row = row.to_dict()
+            gaps = [_percent(row.get(f"{level}_f1{suffix}_gap")) for suffix in ("", "_int8")
+                    for level in ("window", "seizure")]
+            lines.append(f"| {row['model']} | {_pm(table, row, 'window_f1')} | {_pm(table, row, 'seizure_f1')} "
+                         f"| {gaps[0]} / {gaps[1]} | {gaps[2]} / {gaps[3]} |")
+        for kind, label in REFERENCE_LABELS.items():
+            summary = references[kind]["summary"]
+            several = references[kind]["folds_run"] > 1  # one fold: no spread, as in the model lines
+            line = {f"{level}_f1{suffix}": summary[f"{level}_f1"][stat] if several or stat == "mean" else float("nan")
+                    for level in ("window", "seizure") for suffix, stat in (("", "mean"), ("_std", "std"))}
+            gaps = "0 % / 0 %" if kind == "prior" else "100 % / 100 %"
+            lines.append(f"| {label} | {_pm(table, line, 'window_f1')} | {_pm(table, line, 'seizure_f1')} "
+                         f"| {gaps} | |")
     lines += [""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(lines)
+
+
+def _percent(value):
+    return "-" if value is None or not math.isfinite(float(value)) else f"{100 * float(value):.0f} %"
 
 
 def notes_for(preset_name, preset, configs, n_folds, cpu):

@@ -40,7 +40,7 @@ import pandas as pd  # noqa: E402
 from kerasseizure.experiments import plan as plan_lib  # noqa: E402
 from kerasseizure.experiments.detection import (  # noqa: E402
     CLASSES, PROTOCOL, DetectionExperiment, choose_threshold, detect_from_probabilities, detector_settings,
-    score_detections, split_by_recording, tusz_v2_root,
+    score_detections, simulated_detections, split_by_recording, tusz_v2_root,
 )
 from reproduce.common import (  # noqa: E402
     Progress, cpu_model, data_banner, evenly, run_record, run_table, table_parser, write_results,
@@ -50,6 +50,8 @@ from reproduce.table3_export import export_verified  # noqa: E402
 
 NAME = "table4"
 MODELS = {"teacher": "teacher (Keras)", "student": "student (Keras)", "student_int8": "student int8 (streamed)"}
+# On a synthetic corpus, below the models: the simulated seizure activity scored as a detector's output.
+TRUTH = ("truth", "truth: the simulated seizure activity (synthetic corpus)")
 SHOWN_SCORERS = ("szcore", "ovlp", "taes")
 RATES = (("sensitivity", "sens"), ("precision", "prec"), ("f1", "F1"), ("false_alarms_per_24h", "FA/24h"))
 
@@ -164,7 +166,8 @@ def assemble_table(results):
     SzCORE's subject means."""
     rows = []
     for key, result in results.items():
-        row = {"model": MODELS[key], "parameters": result["parameters"], "threshold": result["threshold"],
+        row = {"model": dict([TRUTH], **MODELS)[key], "parameters": result["parameters"],
+               "threshold": result["threshold"],
                "realtime_factor": result.get("realtime_factor")}
         for scorer, score in result["scores"].items():
             pooled = score["pooled"].to_dict()
@@ -182,7 +185,7 @@ def markdown(table, banner, protocol, notes):
     head = ["model", "threshold"] + [f"{s} {short}" for s in SHOWN_SCORERS for _, short in RATES]
     lines = [banner, "", protocol, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, row in table.iterrows():
-        cells = [row["model"], f"{row['threshold']:.2f}"]
+        cells = [row["model"], _fmt(row["threshold"], 2)]
         for scorer in SHOWN_SCORERS:
             for name, _ in RATES:
                 cells.append(_fmt(row[f"{scorer}/{name}"], 1 if name == "false_alarms_per_24h" else 3))
@@ -277,11 +280,19 @@ def main(argv=None):
         write_hypotheses(args.results_dir, key, hypothesis, evaluation)
         results[key] = {"threshold": threshold, "scores": score_detections(evaluation, hypothesis),
                         "parameters": parameters[key], "realtime_factor": realtime}
+    try:
+        truth = simulated_detections(root, evaluation)
+    except FileNotFoundError:  # a real corpus
+        truth = None
+    scored = dict(results)
+    if truth is not None:
+        scored[TRUTH[0]] = {"threshold": None, "scores": score_detections(evaluation, truth), "parameters": None,
+                            "realtime_factor": None}
     progress.advance("scored the eval recordings")
 
     table = assemble_table({k: {**v, "realtime_factor": (v["realtime_factor"] or {}).get("whole recording")}
-                            for k, v in results.items()})
-    notes = notes_for(args, preset, results, report)
+                            for k, v in scored.items()})
+    notes = notes_for(args, preset, results, report, truth is not None)
     protocol = (f"TUSZ release split: trained on train, threshold on dev (best pooled SzCORE event F1 of "
                 f"{preset['detector']['thresholds']}), scored on the {len(evaluation)} eval recordings "
                 f"({sum(r.duration for r in evaluation.values()) / 3600:.2f} h); preset `{args.preset}`, "
@@ -304,7 +315,7 @@ def main(argv=None):
     return table
 
 
-def notes_for(args, preset, results, report):
+def notes_for(args, preset, results, report, with_truth=False):
     """The notes under the table: the models, the detector, the real-time factors, the caveats."""
     detector = preset["detector"]
     realtime = results["student_int8"]["realtime_factor"]
@@ -325,11 +336,15 @@ def notes_for(args, preset, results, report):
         "NEDC OVLP / TAES (re-implemented from nedc_eeg_eval v6.0.0); table.csv adds EPOCH and SzCORE sample "
         "scoring. The same detections score very differently under each: always name the scorer.",
         f"- Detections: `{Path(args.results_dir) / 'events'}/<model>/` (`kerasseizure score` takes them).",
-    ]
+    ] + ([
+        "- Truth line: where the synthetic corpus simulated each seizure's activity, scored as a detector's output "
+        "against the annotations (which may start before and end after it): the best a detector can score here. "
+        "A detector that never fires scores 0 on every F1, so each model's F1 over the truth's is the share of "
+        "the distance it covers."] if with_truth else [])
 
 
-__all__ = ["NAME", "MODELS", "assemble_table", "build_parser", "export_student", "litert_probabilities", "main",
-           "markdown", "make_figures", "notes_for", "stream_recordings", "write_hypotheses"]
+__all__ = ["NAME", "MODELS", "TRUTH", "assemble_table", "build_parser", "export_student", "litert_probabilities",
+           "main", "markdown", "make_figures", "notes_for", "stream_recordings", "write_hypotheses"]
 
 
 if __name__ == "__main__":

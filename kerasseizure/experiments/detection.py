@@ -170,6 +170,23 @@ class DetectionExperiment(SingleProtocolExperiment):
                 for path, annotation in zip(chosen["edf_path"], chosen["binary_annotation_path"])}
 
 
+def simulated_detections(root, reference):
+    """{edf_path: [Event]}: where a synthetic corpus simulated each seizure's activity, for the
+    recordings of `reference` ({edf_path: RecordingEvents}), as a detector's output. Scored against
+    the annotations, it is the best a detector can do: the annotations may start before and end
+    after the activity (`io.synthetic.simulated_seizure_activity`). Raises FileNotFoundError on a
+    corpus without ground truth (a real one)."""
+    from kerasseizure.io.events import Event
+    from kerasseizure.io.synthetic import simulated_seizure_activity
+
+    activity = simulated_seizure_activity(root).sort_values("signal_onset")
+    out = {path: [] for path in reference}
+    for path, onset, offset in zip(activity["edf_path"], activity["signal_onset"], activity["signal_offset"]):
+        if path in out and offset > onset:
+            out[path].append(Event(float(onset), float(offset - onset)))
+    return out
+
+
 def split_by_recording(features, probs):
     """Window probabilities of recording features (one segment per recording) -> {edf_path: rows}."""
     table = features.seizures

@@ -244,7 +244,8 @@ class SeizureTypeExperiment:
                 activity = simulated_seizure_activity(self.roots[proto["version"]])
             except FileNotFoundError:
                 continue
-            features = self.features[proto["version"]]["fft"]
+            # Any representation will do: they share one window table.
+            features = next(iter(self.features[proto["version"]].values()))
             classes = np.eye(len(features.classes))
             scored = {"prior": [], "truth": []}
             for _, (train, valid) in self.folds()[proto["key"]]:

@@ -147,6 +147,11 @@ def test_smoke_int8_only_from_a_users_preset_after_kerasseizure_train(tmp_path, 
     assert json.loads((results / "record.json").read_text())["reused_folds"]["tiny-distilled"] == ["0"]
     assert _mtimes(map(Path, trained)) == trained
     assert table["verified_int8"].all() and (table["tflite_kb_int8"] > 0).all()
+    # the synthetic corpus's references: each model's share of the gap from the majority type to the truth
+    references = json.loads((results / "record.json").read_text())["references"]
+    assert set(references) == {"prior", "truth"} and references["truth"]["summary"]["window_f1"]["mean"] > 0.9
+    assert {"window_f1_gap", "seizure_f1_gap", "window_f1_int8_gap"} <= set(table.columns)
+    assert "truth: each window's simulated type" in (results / "table.md").read_text()
     assert sorted(p.name for p in (results / "runs").glob("*/fold-0/export/*.tflite")) == [
         "teacher_int8.tflite", "tiny-alone_int8.tflite", "tiny-distilled_int8.tflite"]
 
@@ -184,6 +189,24 @@ def test_table_assembly_averages_folds_and_reports_drops():
     assert np.isnan(single.loc[1, "window_f1_std"]) and "±" not in table3.markdown(single, "b", "p", [])
     figures = table3.make_figures(table, [_fake_fold()], list("abcdefg"), keys)
     assert set(figures) == {"size_vs_f1", "latency", "confusion_best_int8_student"}
+
+
+def test_gap_closed_between_the_majority_type_and_the_truth():
+    keys = KEYS
+    table = table3.assemble_table([_fake_fold(0.0), _fake_fold(0.02)], keys, {})
+    references = {kind: {"folds_run": 2, "summary": {"window_f1": {"mean": low, "std": 0.01},
+                                                     "seizure_f1": {"mean": low, "std": 0.02}}}
+                  for kind, low in (("prior", 0.41), ("truth", 1.0))}
+    gaps = table3.add_gaps(table, references)
+    # teacher: window F1 0.81 -> (0.81 - 0.41) / (1.0 - 0.41); the int8 file scores the same here
+    assert gaps.loc[0, "window_f1_gap"] == pytest.approx(0.4 / 0.59, abs=1e-4)
+    assert gaps.loc[2, "seizure_f1_int8_gap"] == pytest.approx((0.71 - 0.41) / 0.59, abs=1e-4)
+    text = table3.markdown(gaps, "banner", "protocol", [], references)
+    assert "| 68 % / 85 % | 68 % / 85 % |" in text  # teacher: window / seizure, Keras and int8
+    assert "truth: each window's simulated type (synthetic corpus) | 1.000 ± 0.010" in text
+    assert "majority type | 0.410 ± 0.010 | 0.410 ± 0.020 | 0 % / 0 %" in text
+    # a real corpus has no references: no gap columns, no gap table
+    assert table3.add_gaps(table, {}) is table and "Gap closed" not in table3.markdown(table, "b", "p", [])
 
 
 def test_presets_define_every_row_and_the_quick_teacher_is_20x_the_largest_student():

@@ -8,6 +8,7 @@ how well such short runs detect.
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -30,7 +31,11 @@ def finished(tmp_path_factory):
 
 def test_test_preset_end_to_end(finished):
     tmp, results, table = finished
-    assert list(table["model"]) == list(table4.MODELS.values())
+    assert list(table["model"]) == [*table4.MODELS.values(), table4.TRUTH[1]]
+    # the synthetic corpus's truth: its simulated activity finds every annotated seizure, with no false alarm
+    truth = table.iloc[3]
+    assert truth["szcore/sensitivity"] == 1.0 and truth["szcore/false_alarms"] == 0 and truth["ovlp/f1"] == 1.0
+    assert truth["taes/f1"] <= 1.0 and np.isnan(truth["threshold"])
     markdown = (results / "table.md").read_text()
     assert markdown.startswith("**Data: SYNTHETIC corpus**")
     assert "best published detector" in markdown and "0.410" in markdown
