@@ -162,6 +162,13 @@ def evenly(rows, n):
     return rows[np.linspace(0, len(rows) - 1, int(n)).round().astype(np.int64)]
 
 
+def percent(value, missing="—"):
+    """A share as a whole percentage ("34 %"); `missing` for None or a non-finite value."""
+    import math
+
+    return missing if value is None or not math.isfinite(float(value)) else f"{100 * float(value):.0f} %"
+
+
 def cpu_model():
     """The CPU's model name for run records (/proc/cpuinfo on Linux, platform.processor() elsewhere)."""
     import platform

@@ -12,6 +12,7 @@ import numpy as np
 
 from kerasseizure.evaluation.reports import gap_closed
 from kerasseizure.experiments.seizure_types import ROWS
+from reproduce.common import percent
 
 NAME = "table1"
 # (label, key, kind) of the reference lines `SeizureTypeExperiment.reference_scores` gives.
@@ -51,10 +52,6 @@ def corpus_statistics(features_by_version):
 
 def _fmt(mean, std):
     return "n/a" if mean is None or not np.isfinite(mean) else f"{mean:.3f} ± {std:.3f}"
-
-
-def _percent(value):
-    return "—" if value is None or not np.isfinite(value) else f"{100 * value:.0f} %"
 
 
 def _published(row, protocol):
@@ -140,7 +137,7 @@ def markdown(table, stats, protocols, banner, notes):
                 line = table[(table["model"] == row) & (table["protocol"] == proto["protocol"])
                              & (table["version"] == proto["version"])]
                 cells.append("—" if line.empty else
-                             f"{_percent(line.iloc[0].window_f1_gap)} / {_percent(line.iloc[0].seizure_f1_gap)}")
+                             f"{percent(line.iloc[0].window_f1_gap)} / {percent(line.iloc[0].seizure_f1_gap)}")
             out.append(f"| {row} | " + " | ".join(cells) + " |")
     out += ["", "## Corpus statistics (benchmark seizures: train + dev pooled, MYSZ excluded)", "",
             "| version | type | seizures | patients | windows | published seizures | published patients |",

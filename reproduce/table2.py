@@ -41,7 +41,7 @@ import pandas as pd  # noqa: E402
 
 from kerasseizure.experiments.harmful_activity import PROTOCOL, ROWS, row_variants  # noqa: E402
 from reproduce.common import (  # noqa: E402
-    Progress, data_banner, run_record, run_table, table_parser, write_results,
+    Progress, data_banner, percent, run_record, run_table, table_parser, write_results,
 )
 from reproduce.published import published_figures  # noqa: E402
 
@@ -55,10 +55,6 @@ PUBLISHED = {"temporal (WaveNet)": "temporal (WaveNet)", "spatial (spectrogram i
 
 def _fmt(value, digits=3):
     return "" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
-
-
-def _percent(value):
-    return "" if value is None or not np.isfinite(value) else f"{100 * value:.0f} %"
 
 
 def _published_text(key):
@@ -134,7 +130,7 @@ def markdown(table, banner, configs, preset, fold_text, not_run, notes):
             lines.append(f"| {r['row']} | not run | | | " + ("| " if gaps else "")
                          + f"| | {r['published']} | {r['published_source']} |")
             continue
-        gap = f"| {_percent(r['gap_all'])} / {_percent(r['gap_high'])} " if gaps else ""
+        gap = f"| {percent(r['gap_all'], '')} / {percent(r['gap_high'], '')} " if gaps else ""
         lines.append(
             f"| {r['row']} | {_fmt(r['kl_all_oof'])} | {_fmt(r['kl_all_mean'])} ± {_fmt(r['kl_all_std'])} "
             f"| {_fmt(r['kl_high_oof'])} | {_fmt(r['kl_high_mean'])} ± {_fmt(r['kl_high_std'])} "

@@ -14,7 +14,8 @@ import pandas as pd
 from kerasseizure.evaluation.reports import gap_closed
 from kerasseizure.experiments.distillation import rows_for
 from kerasseizure.experiments.protocol import find_row
-from reproduce.common import recomputed_batchnorm_text
+from reproduce.common import percent, recomputed_batchnorm_text
+from reproduce.table1_report import REFERENCE_ROWS
 
 QUANTIZATIONS = ("none", "dynamic", "int8")
 QUANTIZATION_LABELS = {"none": "float32", "dynamic": "dynamic-range", "int8": "int8"}
@@ -76,8 +77,7 @@ def assemble_table(fold_results, keys, latencies):
     return pd.DataFrame(rows)
 
 
-REFERENCE_LABELS = {"prior": "reference: the training fold's majority type",
-                    "truth": "truth: each window's simulated type (synthetic corpus)"}
+REFERENCE_LABELS = {key: label for label, key, _ in REFERENCE_ROWS}  # table 1's reference lines
 
 
 def add_gaps(table, references):
@@ -152,7 +152,7 @@ def markdown(table, banner, protocol, notes, references=None):
                   "seizure) |", "|---|---:|---:|---:|---:|"]
         for _, row in table.iterrows():
             row = row.to_dict()
-            gaps = [_percent(row.get(f"{level}_f1{suffix}_gap")) for suffix in ("", "_int8")
+            gaps = [percent(row.get(f"{level}_f1{suffix}_gap"), "-") for suffix in ("", "_int8")
                     for level in ("window", "seizure")]
             lines.append(f"| {row['model']} | {_pm(table, row, 'window_f1')} | {_pm(table, row, 'seizure_f1')} "
                          f"| {gaps[0]} / {gaps[1]} | {gaps[2]} / {gaps[3]} |")
@@ -166,10 +166,6 @@ def markdown(table, banner, protocol, notes, references=None):
                          f"| {gaps} | |")
     lines += [""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(lines)
-
-
-def _percent(value):
-    return "-" if value is None or not math.isfinite(float(value)) else f"{100 * float(value):.0f} %"
 
 
 def notes_for(preset_name, preset, configs, n_folds, cpu):

@@ -52,6 +52,7 @@ NAME = "table4"
 MODELS = {"teacher": "teacher (Keras)", "student": "student (Keras)", "student_int8": "student int8 (streamed)"}
 # On a synthetic corpus, below the models: the simulated seizure activity scored as a detector's output.
 TRUTH = ("truth", "truth: the simulated seizure activity (synthetic corpus)")
+LABELS = {**MODELS, TRUTH[0]: TRUTH[1]}
 SHOWN_SCORERS = ("szcore", "ovlp", "taes")
 RATES = (("sensitivity", "sens"), ("precision", "prec"), ("f1", "F1"), ("false_alarms_per_24h", "FA/24h"))
 
@@ -166,8 +167,7 @@ def assemble_table(results):
     SzCORE's subject means."""
     rows = []
     for key, result in results.items():
-        row = {"model": dict([TRUTH], **MODELS)[key], "parameters": result["parameters"],
-               "threshold": result["threshold"],
+        row = {"model": LABELS[key], "parameters": result["parameters"], "threshold": result["threshold"],
                "realtime_factor": result.get("realtime_factor")}
         for scorer, score in result["scores"].items():
             pooled = score["pooled"].to_dict()
